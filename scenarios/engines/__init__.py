@@ -1,0 +1,1 @@
+"""PURE scenario engines: torch/numpy only, one file per algorithm, no Django."""

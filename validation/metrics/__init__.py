@@ -1,0 +1,1 @@
+"""PURE validation metrics: numpy/scipy/statsmodels only; no Django, no torch."""

@@ -1,0 +1,1 @@
+"""PURE neural validation scores: torch only, no Django."""
