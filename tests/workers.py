@@ -1,0 +1,99 @@
+"""Real Celery worker processes for integration tests (no eager mode).
+
+``running_worker`` starts ``celery -A config worker`` as a subprocess pointed at the test
+database and a real Redis, waits until it answers a ping, and stops it afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from celery import Celery
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url_of_test_db() -> str:
+    sd = connection.settings_dict
+    if connection.vendor != "postgresql":
+        raise RuntimeError("worker tests need PostgreSQL: run them through 'make test'")
+    password = f":{sd['PASSWORD']}" if sd.get("PASSWORD") else ""
+    return f"postgres://{sd['USER']}{password}@{sd['HOST'] or '127.0.0.1'}:{sd['PORT'] or 5432}/{sd['NAME']}"
+
+
+def broker_app(redis_url: str) -> Celery:
+    """A Celery app with the platform's own configuration, but sending through ``redis_url``."""
+    app = Celery("crucible-test-client")
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.conf.update(broker_url=redis_url, task_always_eager=False)
+    return app
+
+
+def worker_env(redis_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url_of_test_db(),
+        CELERY_BROKER_URL=redis_url,
+        CRUCIBLE_VAR_DIR=str(settings.VAR_DIR),
+        ARTIFACT_ROOT=str(settings.ARTIFACT_ROOT),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra or {})
+    return env
+
+
+@contextlib.contextmanager
+def running_worker(
+    redis_url: str, queues: str = "gpu,cpu", *, extra_env: dict[str, str] | None = None, timeout: float = 90
+) -> Iterator[dict]:
+    name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    log_path = Path(settings.VAR_DIR) / f"worker-{name.split('@')[0]}.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed in finally
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-n", name,
+         "--concurrency", "1", "--pool", "prefork", "--without-gossip", "--without-mingle",
+         "--loglevel", "INFO"],
+        cwd=ROOT, env=worker_env(redis_url, extra_env), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    app = broker_app(redis_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {proc.returncode}: {log_path.read_text()[-3000:]}")
+            if app.control.ping(destination=[name], timeout=1.0):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not answer a ping in {timeout}s: {log_path.read_text()[-3000:]}")
+        yield {"name": name, "process": proc, "app": app, "log": log_path}
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        log.close()
+        app.close()
+
+
+def wait_until(predicate, timeout: float = 60, interval: float = 0.25):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
