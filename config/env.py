@@ -30,8 +30,9 @@ def database_config(env: Mapping[str, str], var_dir: Path) -> dict:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(var_dir / "crucible.sqlite3"),
-            # The audit chain serialises appends; a generous timeout lets concurrent writers queue.
-            "OPTIONS": {"timeout": 30},
+            # Writers take the database lock when their transaction starts (IMMEDIATE), so two
+            # writers queue for up to `timeout` seconds instead of failing on a lock upgrade.
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
         }
     config = dj_database_url.parse(url, conn_max_age=0)
     if config["ENGINE"] == "django.db.backends.postgresql":

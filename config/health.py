@@ -8,8 +8,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from governance import environment
-from governance import selectors as governance_selectors
 from governance.health import broker_status, database_status
+from governance.selectors.heartbeat import worker_heartbeats_by_queue
 
 
 @never_cache
@@ -25,7 +25,7 @@ def healthz(request):
         "git_commit": environment.git_commit(),
     }
     if db == "ok":
-        body["workers"] = governance_selectors.worker_heartbeats_by_queue()
+        body["workers"] = worker_heartbeats_by_queue()
     # Without its database the platform can do nothing: 503. A broker outage only stops
     # background work, so the web process stays in rotation and reports "degraded".
     if db != "ok":

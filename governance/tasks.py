@@ -10,6 +10,6 @@ from celery import shared_task
 @shared_task(name="governance.tasks.heartbeat", acks_late=True)
 def heartbeat(queue: str, token: str = "") -> None:
     """Proves a worker on ``queue`` can reach the database; enqueue it with ``queue=queue``."""
-    from governance.services import heartbeat_record
+    from governance.services.heartbeat import heartbeat_record
 
     heartbeat_record(queue=queue, hostname=socket.gethostname(), token=token)

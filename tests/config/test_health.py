@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from governance.services import heartbeat_record
+from governance.services.heartbeat import heartbeat_record
 
 
 @pytest.mark.django_db

@@ -1,5 +1,3 @@
-"""Every state change of governance data."""
-
 from __future__ import annotations
 
 from django.db import transaction

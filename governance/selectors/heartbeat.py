@@ -1,5 +1,3 @@
-"""Every read of governance data."""
-
 from __future__ import annotations
 
 from governance.models import WorkerHeartbeat

@@ -1,0 +1,1 @@
+"""Governance REST API: one thin view per operation, grouped by area."""

@@ -1,0 +1,3 @@
+"""Governance API: audit."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Governance API: inventory."""
+
+urlpatterns: list = []

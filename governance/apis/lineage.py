@@ -1,0 +1,3 @@
+"""Governance API: lineage."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Governance API: workflow."""
+
+urlpatterns: list = []
