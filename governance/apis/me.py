@@ -13,13 +13,13 @@ from governance.roles import user_roles
 class MeApi(APIView):
     """Who the caller is and which roles they hold."""
 
-    class OutputSerializer(serializers.Serializer):
+    class MeOutput(serializers.Serializer):
         id = serializers.IntegerField()
         username = serializers.CharField()
         roles = serializers.ListField(child=serializers.CharField())
 
-    @extend_schema(responses=OutputSerializer, operation_id="me")
+    @extend_schema(responses=MeOutput, operation_id="me")
     def get(self, request):
         user = request.user
         data = {"id": user.id, "username": user.get_username(), "roles": sorted(user_roles(user))}
-        return Response(self.OutputSerializer(data).data)
+        return Response(self.MeOutput(data).data)

@@ -1,4 +1,4 @@
-"""The tamper-evident audit trail: a hash chain, append-only at the database (migration 0003)."""
+"""The tamper-evident audit trail: a hash chain, append-only at the database (migration 0004)."""
 
 from __future__ import annotations
 

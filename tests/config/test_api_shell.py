@@ -90,3 +90,9 @@ def test_a_bug_is_logged_and_answered_as_internal_error(caplog):
     assert response.status_code == 500
     assert response.data["error"]["code"] == "internal_error"
     assert "boom" not in str(response.data)
+
+
+def test_the_openapi_schema_generates_without_warnings(capsys):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")

@@ -1,0 +1,205 @@
+"""The one service that moves a model version through the workflow (governance.workflow).
+
+Segregation of duties (SR 11-7 "effective challenge"), enforced here for every caller:
+- only a developer of the version submits it;
+- the validator is never one of its developers, and only the assigned validator decides;
+- the approver is neither a developer, nor the validator, nor the person who submitted it;
+- a user without the transition's role gets 403. A superuser without the role may act only with
+  an explicit override reason, which is audited; segregation of duties applies to them as well.
+Signed transitions need the signer's password again (e-signature, 21 CFR Part 11 §11.200).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from governance.access import is_version_developer
+from governance.errors import Conflict, Forbidden, InvalidInput
+from governance.models import Evidence, Finding, ModelVersion, Signature
+from governance.models.inventory import ModelStatus, VersionStatus
+from governance.models.review import OPEN_FINDING_STATUSES, EvidenceKind, Outcome, Severity
+from governance.roles import has_role
+from governance.services.audit import audit_record
+from governance.services.checkpoints import audit_checkpoint_create
+from governance.services.inventory import next_validation_due, version_snapshot
+from governance.signatures import signature_is_bound, signed_state, state_hash
+from governance.workflow import Transition, find_transition, sources_of
+
+# What the model record's status becomes when one of its versions enters a status.
+MODEL_STATUS_FOR = {
+    VersionStatus.IN_VALIDATION: ModelStatus.IN_VALIDATION,
+    VersionStatus.APPROVED: ModelStatus.APPROVED,
+    VersionStatus.IN_USE: ModelStatus.IN_USE,
+}
+
+
+def _lookup(version: ModelVersion, action: str) -> Transition:
+    transition = find_transition(action, version.status)
+    if transition is None:
+        allowed = sources_of(action)
+        if not allowed:
+            raise InvalidInput(f"unknown workflow action {action!r}", details={"action": ["unknown action"]})
+        raise Conflict(
+            f"cannot {action} a version in status {version.status}; {action} is allowed from: {', '.join(allowed)}",
+            code="illegal_transition",
+            details={"status": version.status, "action": action, "allowed_from": allowed},
+        )
+    return transition
+
+
+def _check_role(actor, transition: Transition, override_reason: str) -> str:
+    """Returns the audit reason prefix for a superuser override, or ''."""
+    if has_role(actor, transition.role):
+        return ""
+    if actor.is_superuser and override_reason.strip():
+        return f"superuser override without role {transition.role}: {override_reason.strip()}"
+    raise Forbidden(f"{transition.action} needs the role {transition.role}", code="missing_role")
+
+
+def segregation_violation(actor, version: ModelVersion, transition: Transition) -> str | None:
+    """Why ``actor`` may not take ``transition`` on ``version`` for reasons of independence."""
+    developer = is_version_developer(actor, version)
+    if transition.action in ("submit", "resubmit"):
+        return None if developer else "only a developer of this version may submit it"
+    if developer:
+        return "a developer of this version cannot take part in its validation or approval"
+    if transition.action == "start_validation":
+        return None
+    if transition.source == VersionStatus.IN_VALIDATION:
+        if version.validator_id != actor.pk:
+            return "only the validator assigned to this version may record the validation decision"
+        return None
+    if version.validator_id == actor.pk:
+        return "the validator of this version cannot also approve, reject or retire it"
+    if version.submitted_by_id == actor.pk:
+        return "nobody approves their own submission"
+    return None
+
+
+def _preconditions(version: ModelVersion, transition: Transition) -> None:
+    if transition.action in ("submit", "resubmit") and not version.checkpoint_sha256:
+        raise Conflict("cannot submit a version with no checkpoint recorded", code="precondition_failed")
+    if transition.action in ("validate", "approve"):
+        passing = Evidence.objects.filter(
+            version=version, kind=EvidenceKind.VALIDATION_RUN, outcome__in=[Outcome.PASS, Outcome.WARN]
+        )
+        if not passing.exists():
+            raise Conflict(
+                f"cannot {transition.action}: no validation run evidence with outcome PASS or WARN",
+                code="precondition_failed",
+            )
+    if transition.action == "approve":
+        high = Finding.objects.filter(version=version, severity=Severity.HIGH, status__in=OPEN_FINDING_STATUSES)
+        if high.exists():
+            titles = [f"#{f.pk} {f.title}" for f in high]
+            raise Conflict(
+                "cannot approve a version with open high-severity findings: " + "; ".join(titles),
+                code="open_high_findings", details={"findings": [f.pk for f in high]},
+            )
+        current = state_hash(version)
+        decision = version.signatures.filter(action="validate").order_by("-signed_at", "-id").first()
+        if decision is None or not signature_is_bound(decision, current):
+            raise Conflict(
+                "cannot approve: the validator's signature does not match the version as it is now",
+                code="signature_broken",
+            )
+
+
+def _sign(*, actor, version: ModelVersion, transition: Transition, password: str, reason: str) -> Signature:
+    if not password:
+        raise InvalidInput("an e-signature needs your password", details={"password": ["required to sign"]})
+    if not actor.check_password(password):
+        raise Forbidden("signature refused: the password is not correct", code="signature_refused")
+    state = signed_state(version)
+    signature = Signature.objects.create(
+        version=version, signer=actor, signer_username=actor.get_username(), role=transition.role,
+        action=transition.action, meaning=transition.signature_meaning, from_status=transition.source,
+        to_status=transition.target, reason=reason, signed_at=timezone.now(),
+        record_sha256=state_hash(version), signed_fields=state,
+    )
+    audit_record(
+        actor=actor, action="signature.created", object_type="signature", object_id=signature.pk,
+        after={"version": version.pk, "meaning": signature.meaning, "action": signature.action,
+               "signed_at": signature.signed_at, "record_sha256": signature.record_sha256},
+        reason=reason,
+    )
+    return signature
+
+
+def _record_refused_signature(actor, version: ModelVersion, action: str) -> None:
+    # Kept even though the transition fails: repeated wrong passwords are a security event.
+    with transaction.atomic():
+        audit_record(actor=actor, action="signature.refused", object_type="model_version", object_id=version.pk,
+                     after={"action": action}, reason="wrong password")
+
+
+def version_transition(
+    *, actor, version: ModelVersion, action: str, password: str = "", reason: str = "", override_reason: str = ""
+) -> ModelVersion:
+    """Take a workflow action on a version. Returns the version in its new status."""
+    try:
+        return _transition(actor=actor, version=version, action=action, password=password, reason=reason,
+                           override_reason=override_reason)
+    except Forbidden as error:
+        if error.code == "signature_refused":
+            _record_refused_signature(actor, version, action)
+        raise
+
+
+@transaction.atomic
+def _transition(*, actor, version, action, password, reason, override_reason) -> ModelVersion:
+    version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+    transition = _lookup(version, action)
+    override = _check_role(actor, transition, override_reason)
+    violation = segregation_violation(actor, version, transition)
+    if violation:
+        raise Forbidden(violation, code="segregation_of_duties")
+    if transition.action in ("reject", "request_changes", "retire") and not reason.strip():
+        raise InvalidInput(f"{transition.action} needs a reason", details={"reason": ["this field is required"]})
+    _preconditions(version, transition)
+
+    before = version_snapshot(version)
+    signature = None
+    if transition.signature_meaning:
+        signature = _sign(actor=actor, version=version, transition=transition, password=password, reason=reason)
+    version.status = transition.target
+    if transition.action in ("submit", "resubmit"):
+        version.submitted_by = actor
+    elif transition.action == "start_validation":
+        version.validator = actor
+    elif transition.action == "approve":
+        version.approver = actor
+    version.save()
+    audit_record(
+        actor=actor, action=f"version.{transition.action}", object_type="model_version", object_id=version.pk,
+        before=before, after=version_snapshot(version) | {"signature": signature.pk if signature else None},
+        reason="; ".join(r for r in (reason.strip(), override) if r),
+    )
+    _follow_on_model(actor=actor, version=version, transition=transition)
+    if transition.action == "approve":
+        # Every approval seals the chain head so far with the platform's key.
+        audit_checkpoint_create(actor=actor, reason=f"approval of {version} (version {version.pk})")
+    return version
+
+
+def _follow_on_model(*, actor, version: ModelVersion, transition: Transition) -> None:
+    model = version.model
+    before = {"status": model.status, "last_validated_on": model.last_validated_on,
+              "next_validation_due": model.next_validation_due}
+    if transition.target in MODEL_STATUS_FOR:
+        model.status = MODEL_STATUS_FOR[transition.target]
+    if transition.action == "validate":
+        model.last_validated_on = timezone.localdate()
+        model.next_validation_due = next_validation_due(model)
+    if transition.action == "retire" and not model.versions.filter(
+        status__in=[VersionStatus.APPROVED, VersionStatus.IN_USE]
+    ).exclude(pk=version.pk).exists():
+        model.status = ModelStatus.RETIRED
+    after = {"status": model.status, "last_validated_on": model.last_validated_on,
+             "next_validation_due": model.next_validation_due}
+    if after != before:
+        model.save(update_fields=["status", "last_validated_on", "next_validation_due", "updated_at"])
+        audit_record(actor=actor, action="model.status_followed_version", object_type="model",
+                     object_id=model.model_id, before=before, after=after,
+                     reason=f"version {version.version} {transition.action}")
