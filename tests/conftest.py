@@ -23,6 +23,17 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def artifact_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("artifacts")
+
+
+@pytest.fixture(autouse=True)
+def isolated_artifacts(settings, artifact_dir):
+    # Tests write content-addressed artefacts to a temporary store, never into var/.
+    settings.ARTIFACT_ROOT = artifact_dir
+
+
 @pytest.fixture
 def make_user(db):
     def make(username: str, *role_names: str) -> User:

@@ -1,0 +1,7 @@
+from scenarios.apis import datasets
+
+app_name = "scenarios"
+
+urlpatterns = [
+    *datasets.urlpatterns,
+]
