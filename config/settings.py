@@ -124,6 +124,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several tables have a "status": name each choice set after what it is the status of.
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "scenarios.models.runs.RunStatus",
+        "VersionStatusEnum": "governance.models.inventory.VersionStatus",
+        "ModelStatusEnum": "governance.models.inventory.ModelStatus",
+        "FindingStatusEnum": "governance.models.review.FindingStatus",
+    },
 }
 
 # The longest task (a full diffusion training) is bounded; the broker's visibility timeout is
@@ -144,3 +151,11 @@ LOGGING = {
 CRUCIBLE_MAX_DATASET_BYTES = int(ENV.get("CRUCIBLE_MAX_DATASET_BYTES", 200 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# A RUNNING run whose worker has shown no sign of life for this long is presumed lost: a
+# re-delivered task may take it over, and `reap_stale_runs` marks it FAILED.
+CRUCIBLE_RUN_LEASE_SECONDS = int(ENV.get("CRUCIBLE_RUN_LEASE_SECONDS", 600))
+# Where the Federal Reserve's supervisory scenario tables are read from (the Fed's CSV layout).
+CRUCIBLE_FED_DIR = Path(
+    ENV.get("CRUCIBLE_FED_DIR", str(BASE_DIR.parent / "shared" / "data" / "fed-supervisory-scenarios"))
+)

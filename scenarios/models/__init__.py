@@ -1,5 +1,8 @@
-"""Scenario tables: datasets (and later runs, scenario sets, portfolios, stress results)."""
+"""Scenario tables: datasets, training and generation runs, scenario sets, portfolios, stress results."""
 
 from scenarios.models.dataset import Dataset
+from scenarios.models.portfolio import Portfolio, StressResult
+from scenarios.models.runs import GenerationRun, Purpose, RunStatus, ScenarioSet, TrainingRun
 
-__all__ = ["Dataset"]
+__all__ = ["Dataset", "GenerationRun", "Portfolio", "Purpose", "RunStatus", "ScenarioSet", "StressResult",
+           "TrainingRun"]

@@ -1,0 +1,321 @@
+"""Training and generation runs: start (web process), execute (worker, gpu queue), cancel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+
+from governance import environment
+from governance.access import is_version_developer, require_any_role
+from governance.canonical import jsonable
+from governance.errors import Conflict, Forbidden, InvalidInput, NotFound
+from governance.models import InventoryModel, ModelVersion
+from governance.models.inventory import SEMVER, VersionStatus
+from governance.roles import ADMIN, DEVELOPER, VALIDATOR, has_role
+from governance.services.audit import audit_record
+from governance.services.inventory import version_create
+from governance.services.lineage import lineage_agent, lineage_entity, lineage_record_activity
+from scenarios import datasets as checks
+from scenarios import scenario_files
+from scenarios.artifacts import read_bytes, store_bytes
+from scenarios.engines import registry
+from scenarios.engines.base import Condition, FittedState
+from scenarios.models import Dataset, GenerationRun, Purpose, RunStatus, ScenarioSet, TrainingRun
+from scenarios.services import run_state
+from scenarios.services.fed import fed_table, fed_table_sha256, supervisory_path
+
+MAX_SCENARIOS = 1_000_000
+MAX_HORIZON = 520
+# Which version statuses each generation purpose accepts (DESIGN §3.4: use needs an approved version).
+PURPOSE_STATUSES = {
+    Purpose.USE: (VersionStatus.APPROVED, VersionStatus.IN_USE),
+    Purpose.VALIDATION: (VersionStatus.SUBMITTED, VersionStatus.IN_VALIDATION, VersionStatus.VALIDATED,
+                         VersionStatus.APPROVED, VersionStatus.IN_USE),
+    Purpose.DEVELOPMENT: (VersionStatus.DRAFT, VersionStatus.CHANGES_REQUESTED),
+}
+
+
+def _worker_name() -> str:
+    return socket.gethostname()
+
+
+def load_increments(dataset: Dataset) -> pd.DataFrame:
+    return checks.read_canonical(read_bytes(dataset.increments_path, expected_sha256=dataset.increments_sha256))
+
+
+# ── training ────────────────────────────────────────────────────────────────────────────────
+@transaction.atomic
+def training_run_start(
+    *, actor, model: InventoryModel, version_label: str, dataset: Dataset, engine: str, config: dict | None = None,
+    train_start: dt.date | None = None, train_end: dt.date, holdout_start: dt.date, holdout_end: dt.date | None = None,
+    seed: int = 0,
+) -> TrainingRun:
+    require_any_role(actor, DEVELOPER)
+    if not (model.developers.filter(pk=actor.pk).exists() or model.owner_id == actor.pk):
+        raise Forbidden("only the model's owner or developers may train versions of it")
+    if not SEMVER.regex.match(version_label or ""):
+        raise InvalidInput("the version label is not a semantic version", details={"version_label": [SEMVER.message]})
+    if ModelVersion.objects.filter(model=model, version=version_label).exists() or TrainingRun.objects.filter(
+        model=model, version_label=version_label, status__in=[RunStatus.PENDING, RunStatus.RUNNING]
+    ).exists():
+        raise Conflict(f"{model.model_id} already has (or is training) a version {version_label}",
+                       code="duplicate_version")
+    try:
+        engine_config = registry.make_config(engine, config)
+    except ValueError as error:
+        raise InvalidInput(str(error), details={"config": [str(error)]}) from error
+    index = load_increments(dataset).index
+    try:
+        train_mask, _ = checks.split_windows(index, train_start=train_start, train_end=train_end,
+                                             holdout_start=holdout_start, holdout_end=holdout_end)
+    except checks.DatasetError as error:
+        raise InvalidInput(str(error), code="invalid_split", details={"holdout_start": [str(error)]}) from error
+    if train_mask.sum() < 60:
+        raise InvalidInput(f"the training window holds {int(train_mask.sum())} rows; at least 60 are needed",
+                           details={"train_end": ["too few training rows"]})
+    if not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise InvalidInput("seed must be a non-negative integer", details={"seed": ["0 <= seed < 2**63"]})
+    run = TrainingRun.objects.create(
+        model=model, version_label=version_label, dataset=dataset, engine=engine,
+        config=jsonable(registry.config_dict(engine_config)), train_start=train_start, train_end=train_end,
+        holdout_start=holdout_start, holdout_end=holdout_end, seed=seed, created_by=actor,
+    )
+    audit_record(actor=actor, action="training_run.started", object_type="training_run", object_id=run.pk,
+                 after={"model": model.model_id, "version": version_label, "dataset": dataset.pk,
+                        "dataset_sha256": dataset.sha256, "engine": engine, "config": run.config, "seed": seed,
+                        "train_end": train_end, "holdout_start": holdout_start})
+    from scenarios.tasks import train_model
+
+    transaction.on_commit(lambda: train_model.delay(run.pk))
+    return run
+
+
+def training_run_execute(run_id: int, *, worker: str | None = None) -> None:
+    """The worker's side: claim, fit, store the checkpoint, register the version — or fail cleanly."""
+    worker = worker or _worker_name()
+    if not run_state.claim(TrainingRun, run_id, worker=worker):
+        return
+    run = TrainingRun.objects.select_related("dataset", "model", "created_by").get(pk=run_id)
+    try:
+        _train(run, worker)
+    except run_state.RunCancelled:
+        run_state.finish(run, status=RunStatus.CANCELLED, error="cancelled on request")
+        audit_record(actor=run.created_by, action="training_run.cancelled", object_type="training_run",
+                     object_id=run.pk)
+    except Exception as error:  # noqa: BLE001 - any failure ends the run FAILED with its reason
+        message = error.message if hasattr(error, "message") else f"{type(error).__name__}: {error}"
+        run_state.finish(run, status=RunStatus.FAILED, error=message)
+        audit_record(actor=run.created_by, action="training_run.failed", object_type="training_run",
+                     object_id=run.pk, after={"error": message[:500]})
+
+
+def _train(run: TrainingRun, worker: str) -> None:
+    def progress(fraction: float, **detail: Any) -> None:
+        run_state.report_progress(TrainingRun, run.pk, fraction=fraction, **detail)
+
+    dataset = run.dataset
+    progress(0.05, stage="loading data")
+    increments = load_increments(dataset)
+    train_mask, _ = checks.split_windows(increments.index, train_start=run.train_start, train_end=run.train_end,
+                                         holdout_start=run.holdout_start, holdout_end=run.holdout_end)
+    train = increments[train_mask]
+    kinds = [dataset.risk_classes.get(f, "other") for f in dataset.factors]
+    config = registry.make_config(run.engine, run.config)
+    fingerprints = [dataset.sha256]
+    fed_history = None
+    used_extra = []
+    if run.engine in registry.NEEDS_FED_HISTORY:
+        edition = (run.config.get("fed_edition") if isinstance(run.config, dict) else None) or "2025"
+        fed_history = fed_table(edition, "historic", "domestic")
+        sha = fed_table_sha256(fed_history)
+        fingerprints.append(sha)
+        used_extra.append(lineage_entity(uid=f"fed_table:{sha[:16]}", kind="fed_table", label=fed_history.source,
+                                         sha256=sha, actor=run.created_by))
+    progress(0.15, stage="fitting", rows=int(len(train)))
+    state = registry.fit_engine(run.engine, train.to_numpy(), dataset.factors, config, kinds=kinds,
+                                dates=train.index, fed_history=fed_history)
+    # Everything fitted used the training window only; record it in the state for the reader.
+    state.meta = dict(state.meta) | {"train_start": str(train.index.min().date()),
+                                     "train_end": str(train.index.max().date()), "dataset_sha256": dataset.sha256,
+                                     "preprocessing": {f: dataset.column_kinds[f] for f in dataset.factors}}
+    progress(0.85, stage="storing checkpoint")
+    blob = state.to_bytes()
+    path, sha = store_bytes(blob, suffix=".ckpt")
+    env = environment.describe() | {"device": "cpu", "seed": run.seed, "worker": worker}
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().get(pk=run.pk)
+        if run.status != RunStatus.RUNNING or run.worker != worker[:255]:
+            raise Conflict("the run was taken over by another worker")
+        version = version_create(
+            actor=run.created_by, model=run.model, version=run.version_label, engine=run.engine, config=run.config,
+            checkpoint_sha256=sha, checkpoint_uri=path, training_run=run.lineage_uid,
+            dataset_fingerprints=fingerprints, train_start=train.index.min().date(),
+            train_end=run.train_end, holdout_start=run.holdout_start, holdout_end=run.holdout_end, environment=env,
+        )
+        run.checkpoint_sha256, run.checkpoint_path, run.environment = sha, path, env
+        run.model_version = version
+        run.loss_curve = list(state.meta.get("loss_curve", []))
+        run_state.finish(run, status=RunStatus.SUCCEEDED)
+        audit_record(actor=run.created_by, action="training_run.succeeded", object_type="training_run",
+                     object_id=run.pk, after={"checkpoint_sha256": sha, "model_version": version.pk})
+        checkpoint = lineage_entity(uid=f"checkpoint:{sha}", kind="checkpoint", label=f"checkpoint {sha[:12]}",
+                                    sha256=sha, actor=run.created_by)
+        lineage_record_activity(
+            activity_uid=run.lineage_uid, kind="training", label=f"training run {run.pk} ({run.engine})",
+            used=[dataset.lineage_uid, f"dataset_increments:{dataset.pk}", *used_extra], generated=[checkpoint],
+            agents=[run.created_by, lineage_agent(uid=f"worker:{worker[:80]}", kind="worker", label=worker)],
+            object_type="training_run", object_id=run.pk, actor=run.created_by,
+            attributes={"engine": run.engine, "seed": run.seed},
+        )
+
+
+def load_checkpoint(version: ModelVersion) -> FittedState:
+    if not version.checkpoint_uri or not version.checkpoint_sha256:
+        raise Conflict(f"{version} has no stored checkpoint", code="no_checkpoint")
+    try:
+        return FittedState.from_bytes(read_bytes(version.checkpoint_uri, expected_sha256=version.checkpoint_sha256))
+    except OSError as error:
+        raise Conflict(str(error), code="checkpoint_unreadable") from error
+
+
+# ── generation ──────────────────────────────────────────────────────────────────────────────
+def _check_purpose(actor, version: ModelVersion, purpose: str) -> None:
+    if purpose not in PURPOSE_STATUSES:
+        raise InvalidInput(f"purpose must be one of {', '.join(PURPOSE_STATUSES)}", details={"purpose": [purpose]})
+    if version.status not in PURPOSE_STATUSES[purpose]:
+        allowed = ", ".join(PURPOSE_STATUSES[purpose])
+        raise Conflict(f"{version} is {version.status}: generating for {purpose} needs a version that is {allowed}",
+                       code="version_not_usable")
+    if purpose == Purpose.DEVELOPMENT and not is_version_developer(actor, version):
+        raise Forbidden("only a developer of this version may generate from it while in development")
+    if purpose == Purpose.VALIDATION and not (has_role(actor, VALIDATOR) or has_role(actor, ADMIN)
+                                              or is_version_developer(actor, version)):
+        raise Forbidden("validation scenario sets are generated by validators or the version's developers")
+
+
+def parse_condition(condition: dict | None) -> dict:
+    """Validate a condition and resolve a supervisory request into the recorded quarterly path."""
+    data = dict(condition or {})
+    supervisory = data.pop("supervisory", None)
+    extra = dict(data.get("extra") or {})
+    if supervisory is not None:
+        if not isinstance(supervisory, dict) or "scenario" not in supervisory:
+            raise InvalidInput('supervisory needs {"edition": "2025", "scenario": "severely_adverse"}',
+                               details={"condition": ["bad supervisory"]})
+        extra["fed_path"] = supervisory_path(str(supervisory.get("edition", "2025")), supervisory["scenario"])
+    data["extra"] = extra
+    try:
+        return jsonable(Condition.from_dict(data).to_dict())
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(f"invalid condition: {error}", details={"condition": [str(error)]}) from error
+
+
+@transaction.atomic
+def generation_run_start(
+    *, actor, model_version: ModelVersion, n_scenarios: int, horizon: int, condition: dict | None = None,
+    seed: int = 0, purpose: str = Purpose.USE,
+) -> GenerationRun:
+    require_any_role(actor, DEVELOPER, VALIDATOR, ADMIN)
+    _check_purpose(actor, model_version, purpose)
+    if not 1 <= n_scenarios <= MAX_SCENARIOS:
+        raise InvalidInput(f"n_scenarios must be 1..{MAX_SCENARIOS:,}", details={"n_scenarios": [str(n_scenarios)]})
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise InvalidInput(f"horizon must be 1..{MAX_HORIZON} days", details={"horizon": [str(horizon)]})
+    load_checkpoint(model_version)  # refuse now, not on the worker, when the checkpoint is missing
+    parsed = parse_condition(condition)
+    run = GenerationRun.objects.create(model_version=model_version, purpose=purpose, n_scenarios=n_scenarios,
+                                       horizon=horizon, condition=parsed, seed=seed, created_by=actor)
+    audit_record(actor=actor, action="generation_run.started", object_type="generation_run", object_id=run.pk,
+                 after={"model_version": model_version.pk, "purpose": purpose, "n": n_scenarios, "horizon": horizon,
+                        "seed": seed, "condition": {k: v for k, v in parsed.items() if k != "extra"}})
+    from scenarios.tasks import generate_scenarios
+
+    transaction.on_commit(lambda: generate_scenarios.delay(run.pk))
+    return run
+
+
+def generation_run_execute(run_id: int, *, worker: str | None = None) -> None:
+    worker = worker or _worker_name()
+    if not run_state.claim(GenerationRun, run_id, worker=worker):
+        return
+    run = GenerationRun.objects.select_related("model_version__model", "created_by").get(pk=run_id)
+    try:
+        _generate(run, worker)
+    except run_state.RunCancelled:
+        run_state.finish(run, status=RunStatus.CANCELLED, error="cancelled on request")
+        audit_record(actor=run.created_by, action="generation_run.cancelled", object_type="generation_run",
+                     object_id=run.pk)
+    except Exception as error:  # noqa: BLE001 - any failure ends the run FAILED with its reason
+        message = error.message if hasattr(error, "message") else f"{type(error).__name__}: {error}"
+        run_state.finish(run, status=RunStatus.FAILED, error=message)
+        audit_record(actor=run.created_by, action="generation_run.failed", object_type="generation_run",
+                     object_id=run.pk, after={"error": message[:500]})
+
+
+def _generate(run: GenerationRun, worker: str) -> None:
+    version = run.model_version
+    run_state.report_progress(GenerationRun, run.pk, fraction=0.05, stage="loading checkpoint")
+    state = load_checkpoint(version)
+    condition = Condition.from_dict(run.condition) if run.condition else None
+    run_state.report_progress(GenerationRun, run.pk, fraction=0.1, stage="sampling")
+    paths = registry.sample_engine(state, n=run.n_scenarios, horizon=run.horizon, condition=condition, seed=run.seed)
+    if paths.shape != (run.n_scenarios, run.horizon, len(state.factors)) or not np.isfinite(paths).all():
+        raise RuntimeError(f"engine {state.engine} returned {paths.shape} or non-finite values")
+    run_state.report_progress(GenerationRun, run.pk, fraction=0.8, stage="storing")
+    blob = scenario_files.canonical_bytes(paths, state.factors)
+    path, sha = store_bytes(blob, suffix=".parquet")
+    training = getattr(version, "training_run_row", None)
+    with transaction.atomic():
+        run = GenerationRun.objects.select_for_update().get(pk=run.pk)
+        if run.status != RunStatus.RUNNING or run.worker != worker[:255]:
+            raise Conflict("the run was taken over by another worker")
+        scenario_set = ScenarioSet.objects.create(
+            generation_run=run, model_version=version, dataset=training.dataset if training else None,
+            name=f"{version.model.model_id} v{version.version} {run.condition.get('severity') or 'unconditioned'}",
+            source=run.lineage_uid, purpose=run.purpose, engine=state.engine, engine_config=state.config,
+            condition=run.condition, seed=run.seed, factors=state.factors, n_scenarios=run.n_scenarios,
+            horizon=run.horizon, sha256=sha, size_bytes=len(blob), storage_path=path, created_by=run.created_by,
+        )
+        run_state.finish(run, status=RunStatus.SUCCEEDED)
+        audit_record(actor=run.created_by, action="generation_run.succeeded", object_type="generation_run",
+                     object_id=run.pk, after={"scenario_set": scenario_set.pk, "sha256": sha})
+        entity = lineage_entity(uid=scenario_set.lineage_uid, kind="scenario_set", label=scenario_set.name,
+                                sha256=sha, object_type="scenario_set", object_id=scenario_set.pk,
+                                actor=run.created_by)
+        lineage_record_activity(
+            activity_uid=run.lineage_uid, kind="generation", label=f"generation run {run.pk}",
+            used=[f"checkpoint:{version.checkpoint_sha256}", f"model_version:{version.pk}"], generated=[entity],
+            agents=[run.created_by, lineage_agent(uid=f"worker:{worker[:80]}", kind="worker", label=worker)],
+            object_type="generation_run", object_id=run.pk, actor=run.created_by,
+            attributes={"seed": run.seed, "n": run.n_scenarios, "horizon": run.horizon, "purpose": run.purpose},
+        )
+
+
+# ── cancellation ────────────────────────────────────────────────────────────────────────────
+@transaction.atomic
+def run_cancel(*, actor, run) -> Any:
+    if run.created_by_id != actor.pk and not has_role(actor, ADMIN):
+        raise Forbidden("only the person who started a run (or an admin) may cancel it")
+    run = type(run).objects.select_for_update().get(pk=run.pk)
+    if run.is_finished:
+        raise Conflict(f"the run is already {run.status}", code="run_finished")
+    if run.status == RunStatus.PENDING:
+        run_state.finish(run, status=RunStatus.CANCELLED, error="cancelled before it started")
+    else:
+        run.cancel_requested = True
+        run.save(update_fields=["cancel_requested"])
+    audit_record(actor=actor, action=f"{run._meta.model_name}.cancel_requested", object_type=run._meta.model_name,
+                 object_id=run.pk)
+    return run
+
+
+def run_get(model_cls, pk: int):
+    run = model_cls.objects.filter(pk=pk).first()
+    if run is None:
+        raise NotFound(f"{model_cls._meta.verbose_name} {pk} does not exist")
+    return run
