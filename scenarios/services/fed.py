@@ -35,10 +35,10 @@ def fed_table_sha256(table: FedTable, directory=None) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def supervisory_path(edition: str, scenario: str, directory=None) -> dict:
-    """The JSON-able quarterly path of a supervisory scenario, with its jump-off from the historic table."""
+def supervisory_path(edition: str, scenario: str, directory=None) -> tuple[dict, dict]:
+    """The JSON-able quarterly path of a supervisory scenario (jump-off from the historic table),
+    and where it came from (file, SHA-256, edition)."""
     table = fed_table(edition, scenario, "domestic", directory)
     historic = fed_table(edition, "historic", "domestic", directory)
-    path = fed_path_from_tables(table, historic)
-    path["source"] = {"file": table.source, "sha256": fed_table_sha256(table, directory), "edition": edition}
-    return path
+    source = {"file": table.source, "sha256": fed_table_sha256(table, directory), "edition": edition}
+    return fed_path_from_tables(table, historic), source

@@ -25,6 +25,7 @@ from scenarios import scenario_files
 from scenarios.artifacts import read_bytes, store_bytes
 from scenarios.engines import registry
 from scenarios.engines.base import Condition, FittedState
+from scenarios.engines.supervisory import validate_fed_path
 from scenarios.models import Dataset, GenerationRun, Purpose, RunStatus, ScenarioSet, TrainingRun
 from scenarios.services import run_state
 from scenarios.services.fed import fed_table, fed_table_sha256, supervisory_path
@@ -207,7 +208,13 @@ def parse_condition(condition: dict | None) -> dict:
         if not isinstance(supervisory, dict) or "scenario" not in supervisory:
             raise InvalidInput('supervisory needs {"edition": "2025", "scenario": "severely_adverse"}',
                                details={"condition": ["bad supervisory"]})
-        extra["fed_path"] = supervisory_path(str(supervisory.get("edition", "2025")), supervisory["scenario"])
+        extra["fed_path"], extra["fed_source"] = supervisory_path(str(supervisory.get("edition", "2025")),
+                                                                  supervisory["scenario"])
+    if "fed_path" in extra:
+        try:
+            validate_fed_path(extra["fed_path"])
+        except ValueError as error:
+            raise InvalidInput(f"invalid supervisory path: {error}", details={"condition": [str(error)]}) from error
     data["extra"] = extra
     try:
         return jsonable(Condition.from_dict(data).to_dict())
