@@ -1,4 +1,4 @@
-from scenarios.apis import datasets, runs, scenario_sets
+from scenarios.apis import datasets, runs, scenario_sets, stress
 
 app_name = "scenarios"
 
@@ -6,4 +6,5 @@ urlpatterns = [
     *datasets.urlpatterns,
     *runs.urlpatterns,
     *scenario_sets.urlpatterns,
+    *stress.urlpatterns,
 ]
