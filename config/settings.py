@@ -130,6 +130,8 @@ SPECTACULAR_SETTINGS = {
         "VersionStatusEnum": "governance.models.inventory.VersionStatus",
         "ModelStatusEnum": "governance.models.inventory.ModelStatus",
         "FindingStatusEnum": "governance.models.review.FindingStatus",
+        "EvidenceOutcomeEnum": "governance.models.review.Outcome",
+        "MetricOutcomeEnum": "validation.models.run.Outcome",
     },
 }
 

@@ -13,6 +13,7 @@ api_v1 = [
     path("auth/token/", obtain_auth_token, name="token"),
     path("", include("governance.urls")),
     path("", include("scenarios.urls")),
+    path("", include("validation.urls")),
     # Anything else under /api/v1/ answers in the API's error shape, not an HTML page.
     re_path(r"^.*$", api_not_found),
 ]

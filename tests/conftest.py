@@ -15,6 +15,9 @@ from governance.models.audit import GENESIS_HASH
 
 PASSWORD = "correct horse battery staple"
 
+# Datasets, models and trained runs used by the scenario, validation and report tests.
+pytest_plugins = ["tests.fixtures_scenarios", "tests.workers"]
+
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
@@ -95,6 +98,21 @@ def platform_key(monkeypatch):
     return TEST_PUBLIC_KEY_HEX
 
 
+def restore_migration_data() -> None:
+    """Put back the rows the data migrations make (an earlier transactional test's flush removed them)."""
+    from importlib import import_module
+
+    from validation.models import ValidationPolicy
+
+    AuditChainHead.objects.get_or_create(id=1, defaults={"seq": 0, "hash": GENESIS_HASH})
+    for name in roles.ALL_ROLES:
+        Group.objects.get_or_create(name=name)
+    policies = import_module("validation.migrations.0002_default_policies")
+    for tier, thresholds in policies.POLICIES.items():
+        ValidationPolicy.objects.get_or_create(model_tier=tier, version=1, defaults={
+            "thresholds": thresholds, "noise_floor": policies.NOISE_FLOOR, "note": "initial policy"})
+
+
 def _is_transactional(request) -> bool:
     marker = request.node.get_closest_marker("django_db")
     if marker is not None and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")
@@ -120,9 +138,7 @@ def audit_tables_flushable(request):
         return
     # Set the database up first, so that it is torn down (flushed) after this fixture's teardown.
     request.getfixturevalue("transactional_db")
-    AuditChainHead.objects.get_or_create(id=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-    for name in roles.ALL_ROLES:
-        Group.objects.get_or_create(name=name)
+    restore_migration_data()
     yield
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -16,9 +16,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+import redis
 from celery import Celery
 from django.conf import settings
 from django.db import connection
+
+from config.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,3 +101,23 @@ def wait_until(predicate, timeout: float = 60, interval: float = 0.25):
             return result
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def reset_producer_pool():
+    # The app caches its connection pool on first use; drop it so the new broker URL is used.
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+        celery_app._pool = None
+
+
+@pytest.fixture
+def through_redis(redis_url):
+    """Make this process's Celery app send to Redis instead of running tasks eagerly."""
+    redis.Redis.from_url(redis_url).flushdb()
+    saved = {"broker_url": celery_app.conf.broker_url, "task_always_eager": celery_app.conf.task_always_eager}
+    celery_app.conf.update(broker_url=redis_url, task_always_eager=False)
+    reset_producer_pool()
+    yield redis_url
+    celery_app.conf.update(**saved)
+    reset_producer_pool()
+    redis.Redis.from_url(redis_url).flushdb()

@@ -5,35 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import redis
 
-from config.celery import app as celery_app
 from scenarios.models import GenerationRun, RunStatus, ScenarioSet, TrainingRun
 from scenarios.services.datasets import dataset_import_builtin
 from scenarios.services.runs import generation_run_start, training_run_start
 from tests.workers import running_worker, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def reset_producer_pool():
-    # The app caches its connection pool on first use; drop it so the new broker URL is used.
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
-
-
-@pytest.fixture
-def through_redis(redis_url):
-    """Make this process's Celery app send to Redis instead of running tasks eagerly."""
-    redis.Redis.from_url(redis_url).flushdb()
-    saved = {"broker_url": celery_app.conf.broker_url, "task_always_eager": celery_app.conf.task_always_eager}
-    celery_app.conf.update(broker_url=redis_url, task_always_eager=False)
-    reset_producer_pool()
-    yield redis_url
-    celery_app.conf.update(**saved)
-    reset_producer_pool()
-    redis.Redis.from_url(redis_url).flushdb()
 
 
 def test_training_then_generation_on_a_gpu_queue_worker(through_redis, developer, scenario_model):

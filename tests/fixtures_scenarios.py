@@ -38,3 +38,35 @@ def train(developer, scenario_model, real_dataset, django_capture_on_commit_call
         return started
 
     return run
+
+
+@pytest.fixture
+def generate(django_capture_on_commit_callbacks):
+    """Start a generation run and execute it in this process; returns the scenario set."""
+    from scenarios.models import ScenarioSet
+    from scenarios.services.runs import generation_run_execute, generation_run_start
+
+    def run(actor, version, **kwargs):
+        with django_capture_on_commit_callbacks(execute=False):
+            started = generation_run_start(actor=actor, model_version=version, **kwargs)
+        generation_run_execute(started.pk, worker="test-worker")
+        started.refresh_from_db()
+        assert started.status == "SUCCEEDED", started.error
+        return ScenarioSet.objects.get(generation_run=started)
+
+    return run
+
+
+@pytest.fixture
+def drive_to(developer, validator):
+    """Submit a trained version and take it into validation (the first two workflow steps)."""
+    from governance.services.workflow import version_transition
+    from tests.conftest import PASSWORD
+
+    def go(version, target: str):
+        version = version_transition(actor=developer, version=version, action="submit", password=PASSWORD)
+        if target == "in_validation":
+            version = version_transition(actor=validator, version=version, action="start_validation")
+        return version
+
+    return go

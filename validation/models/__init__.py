@@ -1,0 +1,6 @@
+"""Validation tables: policies (thresholds per model tier), runs, per-metric results."""
+
+from validation.models.policy import ValidationPolicy
+from validation.models.run import MetricRow, ValidationRun
+
+__all__ = ["MetricRow", "ValidationPolicy", "ValidationRun"]

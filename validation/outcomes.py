@@ -1,0 +1,86 @@
+"""From metric results to PASS / WARN / FAIL under a policy (pure).
+
+A metric passes when its value lies inside its real-vs-real noise floor's 90 % band or within the
+policy's threshold (``MetricResult.passed``). A metric that does not pass is WARN while within the
+policy's ``warn`` bound and FAIL beyond it. Informational metrics are INFO. A tier of the suite is
+FAIL if any of its metrics fails, else WARN if any warns, else PASS; the run's outcome likewise
+over the tiers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from validation.metrics.result import MetricResult
+
+ORDER = {"PASS": 0, "INFO": 0, "WARN": 1, "FAIL": 2}
+
+
+@dataclass(frozen=True)
+class Judged:
+    result: MetricResult
+    outcome: str
+    threshold: float | None
+    warn: float | None
+
+
+def _within(value: float, bound: float, direction: str) -> bool:
+    if direction == "max":
+        return value <= bound
+    if direction == "min":
+        return value >= bound
+    return abs(value) <= bound
+
+
+def judge(results: Sequence[MetricResult], thresholds: Mapping[str, Mapping[str, float]]) -> list[Judged]:
+    judged = []
+    for result in results:
+        policy = thresholds.get(result.name, {})
+        threshold = policy.get("threshold", result.threshold)
+        warn = policy.get("warn")
+        applied = result.with_threshold(threshold)
+        passed = applied.passed
+        if passed is None:
+            outcome = "INFO"
+        elif passed:
+            outcome = "PASS"
+        elif warn is not None and _within(applied.value, warn, applied.direction):
+            outcome = "WARN"
+        else:
+            outcome = "FAIL"
+        judged.append(Judged(result=applied, outcome=outcome, threshold=threshold, warn=warn))
+    return judged
+
+
+def worst(outcomes) -> str:
+    outcomes = list(outcomes)
+    if not outcomes:
+        return "PASS"
+    top = max(outcomes, key=lambda o: ORDER[o])
+    return "PASS" if top == "INFO" else top
+
+
+def summarise(judged: Sequence[Judged]) -> tuple[dict[str, str], str]:
+    tiers: dict[str, list[str]] = {}
+    for item in judged:
+        tiers.setdefault(item.result.tier, []).append(item.outcome)
+    tier_outcomes = {tier: worst(values) for tier, values in sorted(tiers.items())}
+    return tier_outcomes, worst(tier_outcomes.values())
+
+
+def finite_json(value):
+    """The value with numpy scalars/arrays as Python and non-finite floats as None (JSON has no inf)."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    return value

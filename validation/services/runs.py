@@ -1,0 +1,224 @@
+"""Validation runs: start (web), statistical part (cpu queue), neural part (gpu queue), join.
+
+The two parts run independently; whichever finishes last judges nothing new (each part judges
+its own metrics under the run's policy as it stores them) but closes the run: tier and overall
+outcomes, the results' SHA-256, evidence pushed to the model version, lineage and audit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from governance.access import is_version_developer, require_any_role
+from governance.canonical import canonical_json, jsonable, sha256_hex
+from governance.errors import Conflict, Forbidden, InvalidInput
+from governance.models.review import EvidenceKind
+from governance.roles import ADMIN, DEVELOPER, VALIDATOR, has_role
+from governance.services.audit import audit_record
+from governance.services.lineage import lineage_agent, lineage_entity, lineage_record_activity
+from governance.services.review import evidence_attach
+from scenarios import datasets as checks
+from scenarios.models import RunStatus, ScenarioSet
+from scenarios.services.runs import load_increments
+from scenarios.services.scenario_sets import scenario_set_array
+from validation import suite
+from validation.models import MetricRow, ValidationRun
+from validation.outcomes import finite_json, judge, worst
+from validation.services.policy import policy_current
+
+PARTS = ("statistical", "neural")
+
+
+def _refuse(actor, scenario_set: ScenarioSet, message: str, **details) -> None:
+    # The refusal itself is evidence for an auditor: record it even though nothing else is kept.
+    with transaction.atomic():
+        audit_record(actor=actor, action="validation_run.refused", object_type="scenario_set",
+                     object_id=scenario_set.pk, after=details, reason=message)
+    raise Conflict(message, code="holdout_overlaps_training", details=details)
+
+
+def validation_run_start(
+    *, actor, scenario_set: ScenarioSet, tiers: list[str] | None = None, options: dict | None = None,
+    train_start: dt.date | None = None, train_end: dt.date | None = None, holdout_start: dt.date | None = None,
+    holdout_end: dt.date | None = None, seed: int = 0,
+) -> ValidationRun:
+    require_any_role(actor, VALIDATOR, DEVELOPER, ADMIN)
+    version = scenario_set.model_version
+    if version is not None and not (has_role(actor, VALIDATOR) or has_role(actor, ADMIN)
+                                    or is_version_developer(actor, version)):
+        raise Forbidden("validation runs are started by validators or the version's developers")
+    dataset = scenario_set.dataset
+    if dataset is None:
+        raise InvalidInput("the scenario set is not linked to a dataset: import it with its dataset",
+                           details={"scenario_set": ["no dataset"]})
+    if version is not None:
+        train_start = train_start or version.train_start
+        train_end = train_end or version.train_end
+        holdout_start = holdout_start or version.holdout_start
+        holdout_end = holdout_end or version.holdout_end
+    if train_end is None or holdout_start is None:
+        raise InvalidInput("give train_end and holdout_start for a scenario set without a model version",
+                           details={"holdout_start": ["required"]})
+    if holdout_start <= train_end:
+        _refuse(actor, scenario_set, f"the holdout ({holdout_start}) must start strictly after the training "
+                f"window ends ({train_end})", train_end=str(train_end), holdout_start=str(holdout_start))
+    if version is not None and version.train_end and holdout_start <= version.train_end:
+        _refuse(actor, scenario_set, f"the holdout ({holdout_start}) overlaps the model's training window "
+                f"(to {version.train_end})", train_end=str(version.train_end), holdout_start=str(holdout_start))
+    try:
+        tiers = suite.check_tiers(tiers)
+        options = suite.check_options(options or {}, scenario_set.factors)
+    except ValueError as error:
+        raise InvalidInput(str(error), details={"tiers": [str(error)]}) from error
+    model_tier = version.model.tier if version is not None else 3
+    policy = policy_current(model_tier)
+    neural = any(t in suite.NEURAL_TIERS for t in tiers)
+    with transaction.atomic():
+        run = ValidationRun.objects.create(
+            scenario_set=scenario_set, model_version=version, dataset=dataset, policy=policy,
+            train_start=train_start, train_end=train_end, holdout_start=holdout_start, holdout_end=holdout_end,
+            tiers=tiers, options=jsonable(options), seed=seed, created_by=actor,
+            parts={"statistical": RunStatus.PENDING, "neural": RunStatus.PENDING if neural else "SKIPPED"},
+        )
+        audit_record(actor=actor, action="validation_run.started", object_type="validation_run", object_id=run.pk,
+                     after={"scenario_set": scenario_set.pk, "sha256": scenario_set.sha256, "tiers": tiers,
+                            "policy": f"tier {policy.model_tier} v{policy.version}",
+                            "holdout_start": holdout_start, "train_end": train_end})
+        from validation.tasks import neural_scores, run_statistical_tiers
+
+        transaction.on_commit(lambda: run_statistical_tiers.delay(run.pk))
+        if neural:
+            transaction.on_commit(lambda: neural_scores.delay(run.pk))
+    return run
+
+
+def _claim_part(run_id: int, part: str, worker: str) -> bool:
+    with transaction.atomic():
+        run = ValidationRun.objects.select_for_update().get(pk=run_id)
+        if run.parts.get(part) != RunStatus.PENDING or run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
+            return False
+        run.parts = dict(run.parts) | {part: RunStatus.RUNNING}
+        if run.status == RunStatus.PENDING:
+            run.status, run.started_at = RunStatus.RUNNING, timezone.now()
+        run.worker = ",".join(sorted({*filter(None, run.worker.split(",")), worker[:100]}))[:255]
+        run.heartbeat_at = timezone.now()
+        run.attempts += 1
+        run.save()
+    return True
+
+
+def load_inputs(run: ValidationRun) -> suite.Inputs:
+    increments = load_increments(run.dataset)
+    train_mask, holdout_mask = checks.split_windows(
+        increments.index, train_start=run.train_start, train_end=run.train_end,
+        holdout_start=run.holdout_start, holdout_end=run.holdout_end)
+    synthetic = scenario_set_array(run.scenario_set)
+    factors = list(run.scenario_set.factors)
+    frame = increments[factors]
+    return suite.Inputs(synthetic=synthetic, train=frame[train_mask].to_numpy(),
+                        holdout=frame[holdout_mask].to_numpy(), factors=factors,
+                        kinds=[run.dataset.risk_classes.get(f, "other") for f in factors], history=frame,
+                        train_end=run.train_end, options=run.options)
+
+
+def validation_part_execute(run_id: int, part: str, *, worker: str | None = None) -> None:
+    worker = worker or socket.gethostname()
+    if part not in PARTS:
+        raise ValueError(f"unknown part {part!r}")
+    if not _claim_part(run_id, part, worker):
+        return
+    run = ValidationRun.objects.select_related("policy", "scenario_set", "dataset").get(pk=run_id)
+    try:
+        inputs = load_inputs(run)
+        rng = np.random.default_rng(np.random.SeedSequence([run.seed, PARTS.index(part)]))
+        if part == "statistical":
+            results = suite.statistical(inputs, run.tiers, rng=rng, floor_config=run.policy.noise_floor)
+        else:
+            results = suite.neural(inputs, run.tiers, seed=run.seed)
+        judged = judge(results, run.policy.thresholds)
+    except Exception as error:  # noqa: BLE001 - a failing part fails the run with its reason
+        _fail(run_id, part, f"{type(error).__name__}: {error}")
+        return
+    _store_part(run_id, part, judged, worker)
+
+
+def _fail(run_id: int, part: str, message: str) -> None:
+    with transaction.atomic():
+        run = ValidationRun.objects.select_for_update().get(pk=run_id)
+        run.parts = dict(run.parts) | {part: RunStatus.FAILED}
+        run.status, run.error, run.finished_at = RunStatus.FAILED, f"{part}: {message}"[:4000], timezone.now()
+        run.save()
+        audit_record(actor=run.created_by, action="validation_run.failed", object_type="validation_run",
+                     object_id=run.pk, after={"part": part, "error": message[:500]})
+
+
+def _store_part(run_id: int, part: str, judged, worker: str) -> None:
+    with transaction.atomic():
+        run = ValidationRun.objects.select_for_update().get(pk=run_id)
+        if run.parts.get(part) != RunStatus.RUNNING:
+            return
+        rows = []
+        for item in judged:
+            data = item.result.to_dict()
+            rows.append(MetricRow(
+                run=run, tier=item.result.tier, name=item.result.name, factor=item.result.factor or "",
+                value=data["value"], pvalue=data["pvalue"], threshold=item.threshold, warn_threshold=item.warn,
+                direction=item.result.direction, floor=data["floor"], outcome=item.outcome,
+                details=jsonable(finite_json(data["details"])), reference=item.result.reference[:300]))
+        MetricRow.objects.bulk_create(rows)
+        run.parts = dict(run.parts) | {part: RunStatus.SUCCEEDED}
+        run.progress = sum(v in (RunStatus.SUCCEEDED, "SKIPPED") for v in run.parts.values()) / len(run.parts)
+        run.heartbeat_at = timezone.now()
+        run.save()
+        if all(v in (RunStatus.SUCCEEDED, "SKIPPED") for v in run.parts.values()):
+            _finalise(run, worker)
+
+
+def results_document(run: ValidationRun) -> dict:
+    """Every metric of the run as one canonical document (hashed, exported in packets)."""
+    rows = run.metrics.order_by("tier", "name", "factor", "id")
+    return jsonable({
+        "validation_run": run.pk, "scenario_set_sha256": run.scenario_set.sha256,
+        "policy": {"model_tier": run.policy.model_tier, "version": run.policy.version},
+        "holdout": [run.holdout_start, run.holdout_end], "train_end": run.train_end,
+        "tier_outcomes": run.tier_outcomes, "outcome": run.outcome,
+        "metrics": [{"tier": r.tier, "name": r.name, "factor": r.factor, "value": r.value, "pvalue": r.pvalue,
+                     "threshold": r.threshold, "warn": r.warn_threshold, "direction": r.direction,
+                     "floor": r.floor, "outcome": r.outcome, "details": r.details} for r in rows],
+    })
+
+
+def _finalise(run: ValidationRun, worker: str) -> None:
+    tiers: dict[str, list[str]] = {}
+    for tier, outcome in run.metrics.values_list("tier", "outcome"):
+        tiers.setdefault(tier, []).append(outcome)
+    run.tier_outcomes = {tier: worst(values) for tier, values in sorted(tiers.items())}
+    run.outcome = worst(run.tier_outcomes.values())
+    run.results_sha256 = sha256_hex(canonical_json(results_document(run) | {"outcome": run.outcome,
+                                                                             "tier_outcomes": run.tier_outcomes}))
+    run.status, run.finished_at, run.progress = RunStatus.SUCCEEDED, timezone.now(), 1.0
+    run.save()
+    audit_record(actor=run.created_by, action="validation_run.succeeded", object_type="validation_run",
+                 object_id=run.pk, after={"outcome": run.outcome, "tier_outcomes": run.tier_outcomes,
+                                          "results_sha256": run.results_sha256})
+    result = lineage_entity(uid=f"validation_result:{run.pk}", kind="validation_result",
+                            label=f"validation result {run.pk} ({run.outcome})", sha256=run.results_sha256,
+                            object_type="validation_run", object_id=run.pk, actor=run.created_by)
+    lineage_record_activity(
+        activity_uid=run.lineage_uid, kind="validation", label=f"validation run {run.pk}",
+        used=[run.scenario_set.lineage_uid, run.dataset.lineage_uid], generated=[result],
+        agents=[run.created_by, lineage_agent(uid=f"worker:{worker[:80]}", kind="worker", label=worker)],
+        object_type="validation_run", object_id=run.pk, actor=run.created_by,
+        attributes={"holdout_start": str(run.holdout_start), "policy_version": run.policy.version},
+    )
+    if run.model_version is not None:
+        evidence_attach(actor=run.created_by, version=run.model_version, kind=EvidenceKind.VALIDATION_RUN,
+                        source=run.lineage_uid, outcome=run.outcome,
+                        summary={"tier_outcomes": run.tier_outcomes, "scenario_set": run.scenario_set.pk,
+                                 "policy": f"tier {run.policy.model_tier} v{run.policy.version}"},
+                        sha256=run.results_sha256)

@@ -1,0 +1,5 @@
+from validation.apis import runs
+
+app_name = "validation"
+
+urlpatterns = [*runs.urlpatterns]
