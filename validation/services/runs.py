@@ -20,7 +20,7 @@ from governance.errors import Conflict, Forbidden, InvalidInput
 from governance.models.review import EvidenceKind
 from governance.roles import ADMIN, DEVELOPER, VALIDATOR, has_role
 from governance.services.audit import audit_record
-from governance.services.lineage import lineage_agent, lineage_entity, lineage_record_activity
+from governance.services.lineage import lineage_agent, lineage_entity, lineage_link, lineage_record_activity
 from governance.services.review import evidence_attach
 from scenarios import datasets as checks
 from scenarios.models import RunStatus, ScenarioSet
@@ -193,6 +193,22 @@ def results_document(run: ValidationRun) -> dict:
     })
 
 
+def _holdout_entity(run: ValidationRun):
+    """The holdout window as an entity of its own (its bytes hashed), derived from the dataset."""
+    increments = load_increments(run.dataset)
+    _, mask = checks.split_windows(increments.index, train_start=run.train_start, train_end=run.train_end,
+                                   holdout_start=run.holdout_start, holdout_end=run.holdout_end)
+    window = increments[mask]
+    sha = sha256_hex(checks.canonical_parquet(window))
+    start, end = window.index.min().date(), window.index.max().date()
+    entity = lineage_entity(uid=f"holdout:{run.dataset.pk}-{start}-{end}", kind="holdout",
+                            label=f"holdout {start} → {end} of {run.dataset}", sha256=sha, object_type="dataset",
+                            object_id=run.dataset.pk, actor=run.created_by,
+                            attributes={"start": str(start), "end": str(end), "rows": int(len(window))})
+    lineage_link(source=entity, target=run.dataset.lineage_uid, relation="wasDerivedFrom", actor=run.created_by)
+    return entity
+
+
 def _finalise(run: ValidationRun, worker: str) -> None:
     tiers: dict[str, list[str]] = {}
     for tier, outcome in run.metrics.values_list("tier", "outcome"):
@@ -206,12 +222,13 @@ def _finalise(run: ValidationRun, worker: str) -> None:
     audit_record(actor=run.created_by, action="validation_run.succeeded", object_type="validation_run",
                  object_id=run.pk, after={"outcome": run.outcome, "tier_outcomes": run.tier_outcomes,
                                           "results_sha256": run.results_sha256})
+    holdout = _holdout_entity(run)
     result = lineage_entity(uid=f"validation_result:{run.pk}", kind="validation_result",
                             label=f"validation result {run.pk} ({run.outcome})", sha256=run.results_sha256,
                             object_type="validation_run", object_id=run.pk, actor=run.created_by)
     lineage_record_activity(
         activity_uid=run.lineage_uid, kind="validation", label=f"validation run {run.pk}",
-        used=[run.scenario_set.lineage_uid, run.dataset.lineage_uid], generated=[result],
+        used=[run.scenario_set.lineage_uid, holdout], generated=[result],
         agents=[run.created_by, lineage_agent(uid=f"worker:{worker[:80]}", kind="worker", label=worker)],
         object_type="validation_run", object_id=run.pk, actor=run.created_by,
         attributes={"holdout_start": str(run.holdout_start), "policy_version": run.policy.version},

@@ -36,6 +36,10 @@ def test_a_copula_scenario_set_validated_end_to_end(train, generate, developer, 
     assert evidence.outcome == run.outcome and evidence.sha256 == run.results_sha256
     assert LineageEdge.objects.filter(source__uid=f"validation_result:{run.pk}",
                                       target__uid=f"validation_run:{run.pk}").exists()
+    used = set(LineageEdge.objects.filter(source__uid=f"validation_run:{run.pk}", relation="used")
+               .values_list("target__kind", flat=True))
+    assert used == {"scenario_set", "holdout"}
+    assert LineageEdge.objects.filter(source__kind="holdout", target__uid=f"dataset:{run.dataset_id}").exists()
     assert AuditEvent.objects.filter(action="validation_run.succeeded", object_id=str(run.pk)).exists()
 
 
