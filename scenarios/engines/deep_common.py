@@ -1,0 +1,301 @@
+"""What every deep generative engine shares (pure torch/numpy): tails, conditioning, training, weights.
+
+**Tails by design.** Networks trained on raw returns and sampled from Gaussian noise produce light
+tails (a DDIM sampler with η = 0 is a smooth map of Gaussian noise). So every deep engine works
+inside a GARCH-EVT "sandwich" (McNeil & Frey 2000): each factor is filtered by GJR-GARCH(1,1)-t,
+its standardised residuals get a semi-parametric margin (empirical body, GPD tails), and the
+network models the *Gaussian scores* ``g = Φ⁻¹(F(z))`` of those residuals — their dependence across
+factors and time. Sampling maps the network's ``g`` back through ``F⁻¹(Φ(g))`` to innovations and
+runs the GARCH recursion forward, so fat tails, the Hill index and volatility clustering come from
+the fitted filter and margins, and the network adds the joint structure. All fitted on the
+training window only.
+
+**Conditioning.** Labels come from the training data itself: for every training window of the
+engine's length, a stress score (realised volatility relative to its median, plus the cumulative
+move of the equity factors) is computed; severity classes are its quantiles (mild < 50 % ≤
+moderate < 75 % ≤ severe < 95 % ≤ extreme). A condition vector is ``[one-hot severity (4),
+standardised realised-vol ratio, standardised equity move]``; the null condition (all zeros, used
+for classifier-free guidance) means "unconditioned".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import stats
+
+from scenarios.engines import garch_evt
+from scenarios.engines.base import SEVERITIES, Condition, condition_targets
+
+COND_DIM = len(SEVERITIES) + 2
+SEVERITY_QUANTILES = {"mild": (0.0, 0.5), "moderate": (0.5, 0.75), "severe": (0.75, 0.95), "extreme": (0.95, 1.0)}
+Progress = Callable[..., None]
+
+
+# ── devices and randomness ──────────────────────────────────────────────────────────────────
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """``device`` as given, else CUDA when present, else the CPU: the same code path on both."""
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """Mixed precision on CUDA (bfloat16 when supported); full precision on the CPU for determinism."""
+    if device.type == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.autocast(device_type="cuda", dtype=dtype)
+    return contextlib.nullcontext()
+
+
+def torch_generator(rng: np.random.Generator, device: torch.device) -> torch.Generator:
+    """A torch.Generator seeded from the caller's numpy generator (no global seeding anywhere)."""
+    generator = torch.Generator(device=device)
+    generator.manual_seed(int(rng.integers(0, 2**63 - 1)))
+    return generator
+
+
+def init_module(module: torch.nn.Module, seed: int) -> None:
+    """Deterministic initialisation without touching torch's global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for submodule in module.modules():
+            if hasattr(submodule, "reset_parameters"):
+                submodule.reset_parameters()
+
+
+# ── the GARCH-EVT sandwich ──────────────────────────────────────────────────────────────────
+@dataclass
+class Sandwich:
+    params: np.ndarray  # [F, 6] GJR-GARCH-t (scaled units)
+    scale: np.ndarray  # [F] multiply increments by this to get scaled units
+    h_history: np.ndarray  # [T, F] in-sample conditional variances (for starting states)
+    h_next: np.ndarray  # [F] variance of the first day after the training window
+    knots: np.ndarray  # [K, F] margin knots (each column a sorted residual sample)
+    tails: np.ndarray  # [F, 8] margin scalars (garch_evt.SemiParametricMargin.to_array)
+    innovation_moments: np.ndarray  # [F, 2] mean and std of each margin (to standardise innovations)
+
+    def margins(self) -> list[garch_evt.SemiParametricMargin]:
+        return [garch_evt.SemiParametricMargin.from_array(self.knots[:, j], self.tails[j])
+                for j in range(self.params.shape[0])]
+
+    def to_arrays(self, prefix: str = "sandwich.") -> dict[str, np.ndarray]:
+        return {prefix + name: np.asarray(getattr(self, name)) for name in
+                ("params", "scale", "h_history", "h_next", "knots", "tails", "innovation_moments")}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str = "sandwich.") -> Sandwich:
+        return cls(**{name: arrays[prefix + name] for name in
+                      ("params", "scale", "h_history", "h_next", "knots", "tails", "innovation_moments")})
+
+
+def fit_sandwich(train: np.ndarray, tail_quantile: float = 0.1) -> tuple[Sandwich, np.ndarray]:
+    """Fit the filter and margins on the training increments; returns (sandwich, Gaussian scores [T, F])."""
+    fits = [garch_evt.fit_gjr_garch(train[:, j]) for j in range(train.shape[1])]
+    residuals = np.stack([fit.std_resid for fit in fits], axis=1)
+    margins = [garch_evt.fit_margin(residuals[:, j], tail_quantile) for j in range(train.shape[1])]
+    scores = np.stack([_gaussian_scores(margins[j], residuals[:, j]) for j in range(train.shape[1])], axis=1)
+    sandwich = Sandwich(
+        params=np.stack([f.params for f in fits]), scale=np.array([f.scale for f in fits]),
+        h_history=np.stack([f.h for f in fits], axis=1), h_next=np.array([f.h_next for f in fits]),
+        knots=np.stack([m.knots_x for m in margins], axis=1), tails=np.stack([m.to_array() for m in margins]),
+        innovation_moments=np.array([garch_evt.margin_moments(m) for m in margins]),
+    )
+    return sandwich, scores
+
+
+def _gaussian_scores(margin, z: np.ndarray) -> np.ndarray:
+    u = np.clip(margin.cdf(z), 1e-6, 1 - 1e-6)
+    return stats.norm.ppf(u)
+
+
+def scores_to_increments(sandwich: Sandwich, scores: np.ndarray, rng: np.random.Generator, *,
+                         vol_multiplier: float = 1.0, start: str = "historical") -> np.ndarray:
+    """Map network output ``g`` [n, h, F] back to increments through margins and the GARCH recursion.
+
+    start="historical" draws each path's starting variance from the in-sample conditional
+    variances (the same day for all factors: unconditional scenarios with the data's tails);
+    "last" starts from the day after the training window. Severity multiplies the starting
+    variance and ω by m² (every day's volatility m times higher).
+    """
+    n, horizon, n_factors = scores.shape
+    u = stats.norm.cdf(np.clip(scores, -8.0, 8.0))
+    innovations = np.empty_like(scores, dtype=np.float64)
+    for j, margin in enumerate(sandwich.margins()):
+        mean, std = sandwich.innovation_moments[j]
+        innovations[:, :, j] = (margin.ppf(np.clip(u[:, :, j], 1e-9, 1 - 1e-9)) - mean) / std
+    if start == "historical":
+        days = rng.integers(0, sandwich.h_history.shape[0], size=n)
+        h_start = sandwich.h_history[days]
+    elif start == "last":
+        h_start = np.broadcast_to(sandwich.h_next, (n, n_factors))
+    else:
+        raise ValueError(f"start must be 'historical' or 'last', got {start!r}")
+    params = np.array(sandwich.params, copy=True)
+    m2 = float(vol_multiplier) ** 2
+    params[:, 1] *= m2
+    scaled = garch_evt.simulate_gjr(params, h_start * m2, innovations)
+    return scaled / sandwich.scale
+
+
+# ── windows and conditioning labels ─────────────────────────────────────────────────────────
+def windows(array: np.ndarray, length: int, stride: int = 1) -> np.ndarray:
+    """Overlapping windows ``[N, length, F]`` of a ``[T, F]`` series."""
+    if array.shape[0] < length:
+        raise ValueError(f"need at least {length} rows for windows of {length}, got {array.shape[0]}")
+    starts = np.arange(0, array.shape[0] - length + 1, stride)
+    return array[starts[:, None] + np.arange(length)[None, :]]
+
+
+@dataclass
+class Labels:
+    """How conditions map to vectors: the training windows' stress statistics (fitted, frozen)."""
+
+    vol_median: float
+    vol_mean: float
+    vol_std: float
+    move_mean: float
+    move_std: float
+    score_quantiles: np.ndarray  # stress-score values at 0.5, 0.75, 0.95
+    equity: np.ndarray  # [F] bool mask of equity factors (all factors when none is equity)
+
+    def to_arrays(self, prefix: str = "labels.") -> dict[str, np.ndarray]:
+        return {prefix + "scalars": np.array([self.vol_median, self.vol_mean, self.vol_std, self.move_mean,
+                                              self.move_std]),
+                prefix + "score_quantiles": self.score_quantiles, prefix + "equity": self.equity.astype(np.int8)}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str = "labels.") -> Labels:
+        vm, vmean, vstd, mmean, mstd = (float(v) for v in arrays[prefix + "scalars"])
+        return cls(vm, vmean, vstd, mmean, mstd, np.asarray(arrays[prefix + "score_quantiles"]),
+                   np.asarray(arrays[prefix + "equity"]).astype(bool))
+
+
+def _window_stats(raw_windows: np.ndarray, equity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    vol = raw_windows.std(axis=1).mean(axis=1)  # mean over factors of each window's realised vol
+    move = raw_windows[:, :, equity].sum(axis=1).mean(axis=1)  # mean cumulative equity move
+    return vol, move
+
+
+def fit_labels(train: np.ndarray, length: int, kinds: Sequence[str] | None) -> tuple[Labels, np.ndarray]:
+    """Condition labels of every training window: returns (frozen label stats, vectors [N, COND_DIM])."""
+    equity = np.array([k == "equity" for k in kinds], dtype=bool) if kinds else np.zeros(train.shape[1], bool)
+    if not equity.any():
+        equity = np.ones(train.shape[1], dtype=bool)
+    raw = windows(train, length)
+    vol, move = _window_stats(raw, equity)
+    vol_ratio = vol / np.median(vol)
+    labels = Labels(vol_median=float(np.median(vol)), vol_mean=float(vol_ratio.mean()),
+                    vol_std=float(vol_ratio.std() or 1.0), move_mean=float(move.mean()),
+                    move_std=float(move.std() or 1.0), score_quantiles=np.zeros(3), equity=equity)
+    score = _stress_score(labels, vol_ratio, move)
+    labels.score_quantiles = np.quantile(score, [0.5, 0.75, 0.95])
+    return labels, _vectors(labels, vol_ratio, move, score)
+
+
+def _stress_score(labels: Labels, vol_ratio: np.ndarray, move: np.ndarray) -> np.ndarray:
+    # High volatility and large falls are stressful; each measured in its own standard deviations.
+    return (vol_ratio - labels.vol_mean) / labels.vol_std - (move - labels.move_mean) / labels.move_std
+
+
+def _vectors(labels: Labels, vol_ratio: np.ndarray, move: np.ndarray, score: np.ndarray) -> np.ndarray:
+    classes = np.searchsorted(labels.score_quantiles, score, side="right")  # 0..3
+    out = np.zeros((score.shape[0], COND_DIM), dtype=np.float32)
+    out[np.arange(score.shape[0]), classes] = 1.0
+    out[:, len(SEVERITIES)] = (vol_ratio - labels.vol_mean) / labels.vol_std
+    out[:, len(SEVERITIES) + 1] = (move - labels.move_mean) / labels.move_std
+    return out
+
+
+def condition_vector(labels: Labels, condition: Condition | None, factors: Sequence[str],
+                     kinds: Sequence[str] | None, horizon: int) -> np.ndarray | None:
+    """The vector for a requested condition (None: unconditioned).
+
+    A severity asks for the middle of its stress-score class: one-hot class, vol ratio = the
+    severity's multiplier, equity move = its documented drawdown (base.SEVERITY_LEVELS). Explicit
+    targets on equity factors set the move; ``vol_multiplier`` sets the vol ratio.
+    """
+    if condition is None or (condition.severity is None and condition.vol_multiplier is None
+                             and not condition.targets):
+        return None
+    vector = np.zeros(COND_DIM, dtype=np.float32)
+    severity = condition.severity or "moderate"
+    vector[SEVERITIES.index(severity)] = 1.0
+    vol_ratio = condition.effective_vol_multiplier
+    targets = condition_targets(condition, factors, kinds, horizon)
+    equity_targets = [targets[j] for j in np.flatnonzero(labels.equity) if j in targets]
+    move = float(np.mean(equity_targets)) if equity_targets else labels.move_mean
+    vector[len(SEVERITIES)] = (vol_ratio - labels.vol_mean) / labels.vol_std
+    vector[len(SEVERITIES) + 1] = (move - labels.move_mean) / labels.move_std
+    return vector
+
+
+# ── training ────────────────────────────────────────────────────────────────────────────────
+def split_train_validation(items: int, fraction: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+    """Early-stopping split: the *last* ``fraction`` of training windows in time (never the holdout).
+
+    A gap of one window length between the two parts would be stricter; windows overlap, so the
+    first ``fraction`` boundary windows may share days — documented, and the holdout is untouched.
+    """
+    cut = int(items * (1 - fraction))
+    if cut < 1 or cut >= items:
+        raise ValueError(f"too few training windows ({items}) for an early-stopping split")
+    return np.arange(cut), np.arange(cut, items)
+
+
+@dataclass
+class EarlyStopping:
+    patience: int
+    best: float = float("inf")
+    best_state: dict | None = None
+    bad_epochs: int = 0
+
+    def update(self, value: float, module: torch.nn.Module) -> bool:
+        """Record a validation loss; True when training should stop."""
+        if value < self.best - 1e-6:
+            self.best, self.bad_epochs = value, 0
+            self.best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        else:
+            self.bad_epochs += 1
+        return self.bad_epochs >= self.patience
+
+    def restore(self, module: torch.nn.Module) -> None:
+        if self.best_state is not None:
+            module.load_state_dict(self.best_state)
+
+
+def report(progress: Progress | None, fraction: float, **detail) -> None:
+    """Progress to the caller (a run row); the callback may raise to cancel the training."""
+    if progress is not None:
+        progress(fraction, **detail)
+
+
+# ── weights in the fitted state ─────────────────────────────────────────────────────────────
+def module_to_arrays(module: torch.nn.Module, prefix: str) -> dict[str, np.ndarray]:
+    return {prefix + name: tensor.detach().cpu().float().numpy().copy()
+            for name, tensor in module.state_dict().items()}
+
+
+def load_module_arrays(module: torch.nn.Module, arrays: Mapping[str, np.ndarray], prefix: str) -> None:
+    state = {name[len(prefix):]: torch.from_numpy(np.asarray(value)) for name, value in arrays.items()
+             if name.startswith(prefix)}
+    missing = set(module.state_dict()) - set(state)
+    if missing:
+        raise ValueError(f"checkpoint lacks weights for {sorted(missing)[:5]}")
+    module.load_state_dict(state)
+
+
+def weights_digest(module: torch.nn.Module) -> str:
+    """A stable fingerprint of a module's weights (tests of determinism and round trips)."""
+    buffer = io.BytesIO()
+    for name, tensor in sorted(module.state_dict().items()):
+        buffer.write(name.encode())
+        buffer.write(tensor.detach().cpu().float().numpy().tobytes())
+    import hashlib
+
+    return hashlib.sha256(buffer.getvalue()).hexdigest()
