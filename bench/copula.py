@@ -89,9 +89,11 @@ def copula_sampling(quick: bool) -> dict:
 
 def _quality(sample: np.ndarray, data: np.ndarray) -> dict:
     corr_error = float(np.linalg.norm(np.corrcoef(sample, rowvar=False) - np.corrcoef(data, rowvar=False)))
+    # Rank correlation is what a copula models; Pearson's estimate is noisy under fat-tailed margins.
+    spearman_error = float(np.linalg.norm(stats.spearmanr(sample).statistic - stats.spearmanr(data).statistic))
     ks = [float(stats.ks_2samp(sample[:, j], data[:, j]).statistic) for j in range(data.shape[1])]
-    return {"corr_frobenius_error": corr_error, "ks_mean": float(np.mean(ks)), "ks_max": float(np.max(ks)),
-            "ks_per_margin": ks}
+    return {"corr_frobenius_error": corr_error, "spearman_frobenius_error": spearman_error,
+            "ks_mean": float(np.mean(ks)), "ks_max": float(np.max(ks)), "ks_per_margin": ks}
 
 
 def copula_vs_copulas_lib(quick: bool) -> dict:
@@ -101,11 +103,17 @@ def copula_vs_copulas_lib(quick: bool) -> dict:
     train, names = real_panel()
     rows = 1_000 if quick else 5_000
     repeats = 1 if quick else 3
-    config = copula.Config(family="gaussian", start_variance="historical")
+    # Like for like: a static Gaussian copula on the raw columns (what the library fits). The
+    # GARCH-filtered engine is reported beside it: its one-day draws mix volatility states, which
+    # is right for stress paths but adds noise to a plain correlation comparison.
+    config = copula.Config(family="gaussian", volatility_filter="none")
+    garch_config = copula.Config(family="gaussian", start_variance="historical")
 
     ours_fit, state = median_seconds(lambda: copula.fit(train, names, config), repeats=repeats)
     ours_sample, ours = median_seconds(lambda: copula.sample(state, rows, 1, None, np.random.default_rng(0))[:, 0, :],
                                        repeats=max(repeats, 5))
+    garch_state = copula.fit(train, names, garch_config)
+    garch_draws = copula.sample(garch_state, rows, 1, None, np.random.default_rng(0))[:, 0, :]
 
     frame = pd.DataFrame(train, columns=names)
 
@@ -123,7 +131,9 @@ def copula_vs_copulas_lib(quick: bool) -> dict:
     return {
         "seconds": ours_sample,
         "rows_sampled": rows, "train_rows": int(train.shape[0]), "columns": names,
-        "ours": {"fit_seconds": ours_fit, "sample_seconds": ours_sample, **_quality(ours, train)},
+        "ours": {"fit_seconds": ours_fit, "sample_seconds": ours_sample, "mode": "static (volatility_filter=none)",
+                 **_quality(ours, train)},
+        "ours_garch_filtered": {"mode": "GJR-GARCH-filtered, historical start", **_quality(garch_draws, train)},
         "copulas_lib": {"fit_seconds": lib_fit, "sample_seconds": lib_sample, **_quality(lib, train),
                         "margins_chosen": [type(getattr(u, "_instance", u)).__name__
                                            for u in getattr(model, "univariates", [])]},
@@ -131,6 +141,9 @@ def copula_vs_copulas_lib(quick: bool) -> dict:
         "fit_speed_ratio": lib_fit / ours_fit,
         "speed_ratio_target": SPEED_RATIO_TARGET,
         "meets_target": lib_sample / ours_sample >= SPEED_RATIO_TARGET,
+        "fit_at_least_as_good": bool(
+            _quality(ours, train)["spearman_frobenius_error"] <= _quality(lib, train)["spearman_frobenius_error"] * 1.05
+            and _quality(ours, train)["ks_mean"] <= _quality(lib, train)["ks_mean"] * 1.05),
     }
 
 

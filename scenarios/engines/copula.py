@@ -76,8 +76,13 @@ class Config:
     start_variance: str = "last"
     table_size: int = 16384
     chunk_rows: int = 4096
+    # "gjr_garch": filter each factor (volatility clustering, multi-day paths); "none": a static copula
+    # on the raw increments (iid days) — the like-for-like comparison with plain copula libraries.
+    volatility_filter: str = "gjr_garch"
 
     def __post_init__(self) -> None:
+        if self.volatility_filter not in ("gjr_garch", "none"):
+            raise ValueError(f"volatility_filter must be 'gjr_garch' or 'none', got {self.volatility_filter!r}")
         if self.family not in FAMILIES:
             raise ValueError(f"unknown copula family {self.family!r}; use one of {', '.join(FAMILIES)}")
         if not (0.0 < self.tail_quantile < 0.5):
@@ -176,6 +181,19 @@ def fit_vine_copula(u: np.ndarray, config: Config) -> str:
 
 
 # ── fit ────────────────────────────────────────────────────────────────────────────────────
+def _no_filter(x: np.ndarray) -> garch_evt.GarchFit:
+    """The identity filter as GJR parameters: constant unit variance (ω = 1, α = γ = β = 0) in scaled
+    units, so sampling runs the same recursion and yields iid days with the raw margins."""
+    std = float(x.std())
+    if not std > 0:
+        raise ValueError("input is constant")
+    scale = 1.0 / std
+    mu = float(x.mean() * scale)
+    params = np.array([mu, 1.0, 0.0, 0.0, 0.0, np.inf])
+    return garch_evt.GarchFit(params=params, scale=scale, h_next=1.0, std_resid=x * scale - mu,
+                              convergence_flag=0, h=np.ones_like(x))
+
+
 def fit(train: np.ndarray, factors: Sequence[str], config: Config, kinds: Sequence[str] | None = None) -> FittedState:
     if not isinstance(config, Config):
         raise ValueError(f"config must be a copula.Config, got {type(config).__name__}")
@@ -190,7 +208,8 @@ def fit(train: np.ndarray, factors: Sequence[str], config: Config, kinds: Sequen
     flags = []
     for j in range(n_factors):
         try:
-            garch = garch_evt.fit_gjr_garch(array[:, j])
+            garch = (garch_evt.fit_gjr_garch(array[:, j]) if config.volatility_filter == "gjr_garch"
+                     else _no_filter(array[:, j]))
             margin = garch_evt.fit_margin(garch.std_resid, config.tail_quantile)
         except ValueError as error:
             raise ValueError(f"factor {factors[j]!r}: {error}") from error

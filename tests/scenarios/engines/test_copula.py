@@ -208,3 +208,23 @@ def test_bad_inputs_raise(gaussian_state, panel):
         copula.sample(FittedState(engine="other", config={}, factors=FACTORS), 10, 1, None, np.random.default_rng(0))
     with pytest.raises(ValueError, match="unknown factor"):
         copula.sample(gaussian_state, 10, 1, Condition(targets=(Target("zz", -0.1, 5),)), np.random.default_rng(0))
+
+
+def test_static_mode_reproduces_the_raw_correlation_and_margins():
+    from arch.data import nasdaq, sp500
+    from scipy import stats as sps
+
+    prices = np.log(np.column_stack([sp500.load()["Adj Close"].to_numpy(), nasdaq.load()["Adj Close"].to_numpy()]))
+    returns = np.diff(prices, axis=0)[:3000]
+    state = copula.fit(returns, ["spx", "ndx"], copula.Config(family="gaussian", volatility_filter="none"))
+    draws = copula.sample(state, 50_000, 1, None, np.random.default_rng(0))[:, 0, :]
+    assert abs(np.corrcoef(draws.T)[0, 1] - np.corrcoef(returns.T)[0, 1]) < 0.03
+    for j in range(2):
+        assert sps.ks_2samp(draws[:, j], returns[:, j]).statistic < 0.03
+    # iid days: no volatility clustering in static mode
+    paths = copula.sample(state, 5000, 20, None, np.random.default_rng(1))
+    absolute = np.abs(paths[:, :, 0])
+    lag1 = np.corrcoef(absolute[:, :-1].ravel(), absolute[:, 1:].ravel())[0, 1]
+    assert abs(lag1) < 0.03
+    with pytest.raises(ValueError, match="volatility_filter"):
+        copula.Config(volatility_filter="kalman")
