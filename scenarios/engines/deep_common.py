@@ -230,8 +230,11 @@ def condition_vector(labels: Labels, condition: Condition | None, factors: Seque
     targets = condition_targets(condition, factors, kinds, horizon)
     equity_targets = [targets[j] for j in np.flatnonzero(labels.equity) if j in targets]
     move = float(np.mean(equity_targets)) if equity_targets else labels.move_mean
-    vector[len(SEVERITIES)] = (vol_ratio - labels.vol_mean) / labels.vol_std
-    vector[len(SEVERITIES) + 1] = (move - labels.move_mean) / labels.move_std
+    # Clamp the continuous coordinates to ±3 standard deviations of the training labels: beyond that
+    # the network extrapolates (seen as spurious drift in non-equity factors); the equity target is
+    # then enforced exactly by base.apply_condition and the volatility by the sandwich's multiplier.
+    vector[len(SEVERITIES)] = np.clip((vol_ratio - labels.vol_mean) / labels.vol_std, -3.0, 3.0)
+    vector[len(SEVERITIES) + 1] = np.clip((move - labels.move_mean) / labels.move_std, -3.0, 3.0)
     return vector
 
 
