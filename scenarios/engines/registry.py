@@ -22,7 +22,14 @@ ENGINE_MODULES = {
     "factor_mc": "scenarios.engines.factor_mc",
     "garch_evt_copula": "scenarios.engines.copula",
     "supervisory": "scenarios.engines.supervisory",
+    # Deep generative engines (torch; GARCH-EVT sandwich for tails, see deep_common).
+    "diffusion": "scenarios.engines.diffusion",
+    "timegan": "scenarios.engines.timegan",
+    "wgan_gp": "scenarios.engines.wgan",
+    "vae": "scenarios.engines.vae",
+    "lstm_transformer": "scenarios.engines.lstm_transformer",
 }
+DEEP_ENGINES = {"diffusion", "timegan", "wgan_gp", "vae", "lstm_transformer"}
 
 # Engines whose fit needs the dates of the training rows and the Fed's historic table.
 NEEDS_FED_HISTORY = {"supervisory"}
@@ -62,10 +69,14 @@ def config_dict(config: Any) -> dict:
 
 
 def fit_engine(name: str, train: np.ndarray, factors: Sequence[str], config: Any, *, kinds: Sequence[str] | None,
-               dates: Any = None, fed_history: Any = None) -> FittedState:
+               dates: Any = None, fed_history: Any = None, progress=None) -> FittedState:
+    """Fit; ``progress(fraction, **detail)`` is called by engines that train iteratively (and may raise
+    to cancel)."""
     module = engine_module(name)
     if name in NEEDS_FED_HISTORY:
         return module.fit(train, factors, config, kinds=kinds, dates=dates, fed_history=fed_history)
+    if name in DEEP_ENGINES:
+        return module.fit(train, factors, config, kinds=kinds, progress=progress)
     return module.fit(train, factors, config, kinds=kinds)
 
 

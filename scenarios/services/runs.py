@@ -138,8 +138,13 @@ def _train(run: TrainingRun, worker: str) -> None:
         used_extra.append(lineage_entity(uid=f"fed_table:{sha[:16]}", kind="fed_table", label=fed_history.source,
                                          sha256=sha, actor=run.created_by))
     progress(0.15, stage="fitting", rows=int(len(train)))
+
+    def fit_progress(fraction: float, **detail: Any) -> None:
+        # The engine's own 0..1 maps onto 15 %..85 % of the run; cancellation raises from here.
+        progress(0.15 + 0.7 * max(0.0, min(1.0, fraction)), **({"stage": "fitting"} | detail))
+
     state = registry.fit_engine(run.engine, train.to_numpy(), dataset.factors, config, kinds=kinds,
-                                dates=train.index, fed_history=fed_history)
+                                dates=train.index, fed_history=fed_history, progress=fit_progress)
     # Everything fitted used the training window only; record it in the state for the reader.
     state.meta = dict(state.meta) | {"train_start": str(train.index.min().date()),
                                      "train_end": str(train.index.max().date()), "dataset_sha256": dataset.sha256,
@@ -147,7 +152,7 @@ def _train(run: TrainingRun, worker: str) -> None:
     progress(0.85, stage="storing checkpoint")
     blob = state.to_bytes()
     path, sha = store_bytes(blob, suffix=".ckpt")
-    env = environment.describe() | {"device": "cpu", "seed": run.seed, "worker": worker}
+    env = environment.describe() | {"device": _device_name(), "seed": run.seed, "worker": worker}
     with transaction.atomic():
         run = TrainingRun.objects.select_for_update().get(pk=run.pk)
         if run.status != RunStatus.RUNNING or run.worker != worker[:255]:
@@ -173,6 +178,12 @@ def _train(run: TrainingRun, worker: str) -> None:
             object_type="training_run", object_id=run.pk, actor=run.created_by,
             attributes={"engine": run.engine, "seed": run.seed},
         )
+
+
+def _device_name() -> str:
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
 
 
 def load_checkpoint(version: ModelVersion) -> FittedState:

@@ -1,0 +1,150 @@
+"""Diffusion engine benchmarks: DDIM sampling throughput against the machine's matmul peak, DDIM vs
+DDPM on one trained model, and training the default config on the real panel.
+
+Data: S&P 500 and NASDAQ composite (adjusted close) and WTI spot from ``arch.data`` as daily
+log-returns on common dates (``bench.copula.real_prices``); training window up to 2014-12-31,
+holdout 2015-01-01 .. 2018-12-31.
+
+* ddim_sampling: DDIM, 50 steps, 10,000 scenarios x 20 days x 50 factors with an untrained
+  denoiser of the default size (timing only: the work does not depend on the weights).
+  ``gflops_achieved`` = FLOPs of one denoiser forward (``torch.utils.flop_counter.FlopCounterMode``:
+  the matmuls) x windows x steps / seconds; ``gflops_matmul_peak`` = float32 2048x2048 ``torch.matmul``;
+  target ratio >= 0.5 and <= 30 s.
+* ddim_vs_ddpm: one briefly trained model; DDIM (50 steps) vs ancestral DDPM (all 1000) sampling time
+  and their KS / moment errors against the holdout (``validation.metrics.univariate``).
+* diffusion_training: wall time of ``fit`` with the default config (target <= 10 minutes) and the
+  stylized-facts coverage and univariate metric values (no thresholds: values only) of 1,000 20-day
+  samples against the holdout.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from bench import median_seconds
+from bench.copula import real_prices
+from scenarios.engines import diffusion
+from scenarios.engines.base import FittedState
+from scenarios.engines.deep_common import init_module, pick_device, torch_generator
+
+SAMPLING_TARGET_SECONDS = 30.0
+EFFICIENCY_TARGET = 0.5
+TRAINING_TARGET_SECONDS = 600.0
+FACTORS = ["spx", "ndx", "wti"]
+KINDS = ["equity", "equity", "commodity"]
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b  # warm-up
+    seconds, _ = median_seconds(lambda: a @ b, repeats)
+    return 2 * size**3 / seconds / 1e9
+
+
+def forward_flops(model: torch.nn.Module, window: int, n_factors: int, batch: int = 64) -> float:
+    """FLOPs of one denoiser forward per window (FlopCounterMode counts the matmuls: 2 per MAC)."""
+    x = torch.zeros(batch, window, n_factors)
+    t = torch.zeros(batch, dtype=torch.long)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(x, t)
+    return counter.get_total_flops() / batch
+
+
+def panel() -> tuple[np.ndarray, np.ndarray]:
+    """(train up to 2014-12-31, holdout 2015..2018) daily log-returns of S&P 500, NASDAQ, WTI."""
+    prices = real_prices()
+    returns = np.diff(np.log(prices.to_numpy()), axis=0)
+    dates = prices.index[1:]
+    train = returns[dates <= "2014-12-31"]
+    holdout = returns[(dates >= "2015-01-01") & (dates <= "2018-12-31")]
+    return train, holdout
+
+
+def ddim_sampling(quick: bool) -> dict:
+    scenarios, horizon, n_factors = (1_000 if quick else 10_000), 20, 50
+    config = diffusion.Config()
+    device = pick_device()
+    model = diffusion.build_denoiser(config, n_factors)
+    init_module(model, 0)
+    model.to(device).eval()
+    schedule = diffusion.make_schedule(config.schedule, config.timesteps, n_factors=n_factors).to(device)
+    state = FittedState(engine=diffusion.ENGINE, config=config.to_dict(), factors=[f"f{i}" for i in range(n_factors)])
+    loaded = (config, model, schedule)
+    windows = scenarios * -(-horizon // config.window)
+
+    def run():
+        generator = torch_generator(np.random.default_rng(0), device)
+        return diffusion.sample_scores(state, windows, None, generator, loaded=loaded, guidance=0.0)
+
+    seconds, scores = median_seconds(run, repeats=3 if quick else 1)
+    flops = forward_flops(model.cpu(), config.window, n_factors) * windows * config.ddim_steps
+    peak = matmul_peak_gflops()
+    achieved = flops / seconds / 1e9
+    return {"seconds": seconds, "scenarios": scenarios, "horizon": horizon, "factors": n_factors,
+            "ddim_steps": config.ddim_steps, "batch_windows": diffusion.SAMPLE_CHUNK, "device": str(device),
+            "denoiser": {"channels": config.channels, "blocks": config.blocks, "dilations": list(config.dilations),
+                         "parameters": sum(p.numel() for p in model.parameters())},
+            "gflop_total": flops / 1e9, "gflops_achieved": achieved, "gflops_matmul_peak": peak,
+            "efficiency_ratio": achieved / peak, "efficiency_target": EFFICIENCY_TARGET,
+            "meets_efficiency_target": achieved / peak >= EFFICIENCY_TARGET,
+            "target_seconds": SAMPLING_TARGET_SECONDS, "meets_time_target": seconds <= SAMPLING_TARGET_SECONDS,
+            "finite": bool(np.isfinite(scores).all()), "guidance": "unconditional (one forward per step)"}
+
+
+def _univariate_summary(paths: np.ndarray, holdout: np.ndarray) -> dict:
+    from validation.metrics.univariate import ks, moments
+
+    out: dict = {}
+    for result in ks(paths, holdout, FACTORS) + moments(paths, holdout, FACTORS):
+        out.setdefault(result.name, {})[result.factor] = round(float(result.value), 4)
+    return out
+
+
+def ddim_vs_ddpm(quick: bool) -> dict:
+    train, holdout = panel()
+    config = diffusion.Config(epochs=2 if quick else 10, seed=0)
+    start = time.perf_counter()
+    state = diffusion.fit(train, FACTORS, config, kinds=KINDS)
+    fit_seconds = time.perf_counter() - start
+    n = 50 if quick else 200
+    timings, quality = {}, {}
+    for sampler in ("ddim", "ddpm"):
+        variant = FittedState(engine=state.engine, config={**state.config, "sampler": sampler},
+                              factors=state.factors, arrays=state.arrays, meta=state.meta, kinds=state.kinds)
+        t0 = time.perf_counter()
+        paths = diffusion.sample(variant, n, 20, None, np.random.default_rng(0))
+        timings[sampler] = time.perf_counter() - t0
+        quality[sampler] = _univariate_summary(paths, holdout)
+    return {"seconds": timings["ddim"], "ddpm_seconds": timings["ddpm"], "speedup": timings["ddpm"] / timings["ddim"],
+            "scenarios": n, "horizon": 20, "fit_seconds": fit_seconds, "epochs_run": state.meta["epochs_run"],
+            "ddim_steps": config.ddim_steps, "ddpm_steps": config.timesteps, "quality_vs_holdout": quality}
+
+
+def diffusion_training(quick: bool) -> dict:
+    from validation.metrics.stylized import stylized_metrics
+    from validation.metrics.univariate import run_univariate
+
+    train, holdout = panel()
+    config = diffusion.Config(epochs=3) if quick else diffusion.Config()
+    curve: list[dict] = []
+    start = time.perf_counter()
+    state = diffusion.fit(train, FACTORS, config, kinds=KINDS, progress=lambda fraction, **d: curve.append(d))
+    seconds = time.perf_counter() - start
+    paths = diffusion.sample(state, 200 if quick else 1_000, 20, None, np.random.default_rng(0))
+    stylized = stylized_metrics(paths, holdout, FACTORS, equity_factors=FACTORS[:2])
+    coverage = next(r for r in stylized if r.name == "stylized_coverage")
+    univariate = run_univariate(paths, holdout, FACTORS, rng=np.random.default_rng(0))
+    return {"seconds": seconds, "target_seconds": TRAINING_TARGET_SECONDS,
+            "meets_target": seconds <= TRAINING_TARGET_SECONDS, "train_rows": int(train.shape[0]),
+            "holdout_rows": int(holdout.shape[0]), "epochs_run": state.meta["epochs_run"],
+            "best_val_loss": state.meta["best_val_loss"], "torch_threads": torch.get_num_threads(),
+            "stylized_coverage": coverage.value, "stylized_missed": coverage.details.get("missed"),
+            "univariate": {r.name + (f":{r.factor}" if r.factor else ""): round(float(r.value), 4)
+                           for r in univariate}}
+
+
+BENCHMARKS = {"ddim_sampling": ddim_sampling, "ddim_vs_ddpm": ddim_vs_ddpm, "diffusion_training": diffusion_training}
