@@ -239,6 +239,34 @@ def condition_vector(labels: Labels, condition: Condition | None, factors: Seque
 
 
 # ── training ────────────────────────────────────────────────────────────────────────────────
+@dataclass
+class Prepared:
+    """Everything a deep engine's fit starts from (all from the training window only)."""
+
+    array: np.ndarray  # checked training increments [T, F]
+    sandwich: Sandwich
+    labels: Labels
+    windows: np.ndarray  # Gaussian-score windows [N, window, F] (float32)
+    conditions: np.ndarray  # condition vectors [N, COND_DIM]
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+
+
+def prepare(train: np.ndarray, factors: Sequence[str], kinds: Sequence[str] | None, *, window: int,
+            tail_quantile: float, validation_fraction: float) -> Prepared:
+    """Check the input, fit the sandwich and the labels, cut score windows, split for early stopping."""
+    from scenarios.engines.base import check_train
+
+    if kinds is not None and len(kinds) != len(factors):
+        raise ValueError(f"{len(kinds)} kinds for {len(factors)} factors")
+    array = check_train(train, factors, min_rows=max(30, 4 * window))
+    sandwich, scores = fit_sandwich(array, tail_quantile)
+    labels, conditions = fit_labels(array, window, kinds)
+    data = windows(scores.astype(np.float32), window)
+    train_idx, val_idx = split_train_validation(data.shape[0], validation_fraction)
+    return Prepared(array, sandwich, labels, data, conditions, train_idx, val_idx)
+
+
 def split_train_validation(items: int, fraction: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
     """Early-stopping split: the *last* ``fraction`` of training windows in time (never the holdout).
 

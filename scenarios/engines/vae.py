@@ -73,7 +73,6 @@ from scenarios.engines.base import (
     FittedState,
     apply_condition,
     check_sample_args,
-    check_train,
 )
 from scenarios.engines.deep_common import (
     COND_DIM,
@@ -83,17 +82,14 @@ from scenarios.engines.deep_common import (
     Sandwich,
     autocast,
     condition_vector,
-    fit_labels,
-    fit_sandwich,
     init_module,
     load_module_arrays,
     module_to_arrays,
     pick_device,
+    prepare,
     report,
     scores_to_increments,
-    split_train_validation,
     torch_generator,
-    windows,
 )
 
 ENGINE = "vae"
@@ -351,14 +347,11 @@ def fit(train: np.ndarray, factors: Sequence[str], config: Config, kinds: Sequen
     """Fit the sandwich, the condition labels and the conditional VAE on the training increments."""
     if not isinstance(config, Config):
         raise ValueError(f"config must be a vae.Config, got {type(config).__name__}")
-    if kinds is not None and len(kinds) != len(factors):
-        raise ValueError(f"{len(kinds)} kinds for {len(factors)} factors")
-    array = check_train(train, factors, min_rows=max(30, 4 * config.window))
+    prepared = prepare(train, factors, kinds, window=config.window, tail_quantile=config.tail_quantile,
+                       validation_fraction=config.validation_fraction)
+    array, sandwich, labels = prepared.array, prepared.sandwich, prepared.labels
+    data, cond_all, train_idx, val_idx = prepared.windows, prepared.conditions, prepared.train_idx, prepared.val_idx
     dev = pick_device(device)
-    sandwich, scores = fit_sandwich(array, config.tail_quantile)
-    labels, cond_all = fit_labels(array, config.window, kinds)
-    data = windows(scores.astype(np.float32), config.window)
-    train_idx, val_idx = split_train_validation(data.shape[0], config.validation_fraction)
 
     model = build_model(config, array.shape[1])
     init_module(model, config.seed)
