@@ -267,6 +267,57 @@ def prepare(train: np.ndarray, factors: Sequence[str], kinds: Sequence[str] | No
     return Prepared(array, sandwich, labels, data, conditions, train_idx, val_idx)
 
 
+def train_epochs(
+    model: torch.nn.Module, prepared: Prepared, config, *, device: torch.device,
+    optimizer: torch.optim.Optimizer,
+    batch_loss: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor, torch.Generator, int], torch.Tensor],
+    validation_loss: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor, int], float],
+    progress: Progress | None, name: str,
+) -> tuple[list[dict], int, EarlyStopping]:
+    """The shared epoch loop: seeded batch order, condition dropout, AMP-safe steps with gradient
+    clipping, a validation loss per epoch, progress, divergence check and early stopping (best weights
+    restored). ``config`` needs seed, epochs, batch_size, cond_dropout, grad_clip and patience."""
+    x_all = torch.from_numpy(np.ascontiguousarray(prepared.windows)).to(device)
+    c_all = torch.from_numpy(prepared.conditions).to(device)
+    batch_gen = torch.Generator().manual_seed(config.seed)  # batch order, always on the CPU
+    noise_gen = batch_gen if device.type == "cpu" else torch.Generator(device=device).manual_seed(config.seed + 1)
+    scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda" and not torch.cuda.is_bf16_supported())
+    stopper = EarlyStopping(patience=config.patience)
+    train_t = torch.from_numpy(prepared.train_idx)
+    val_t = torch.from_numpy(prepared.val_idx).to(device)
+    x_val, c_val = x_all[val_t], c_all[val_t]
+    curve: list[dict] = []
+    epoch = 0
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = train_t[torch.randperm(len(train_t), generator=batch_gen)].to(device)
+        total, count = 0.0, 0
+        for start in range(0, len(order), config.batch_size):
+            idx = order[start: start + config.batch_size]
+            x, c = x_all[idx], c_all[idx]
+            dropped = torch.rand(len(idx), generator=noise_gen, device=device) < config.cond_dropout
+            c = c.masked_fill(dropped[:, None], 0.0)
+            loss = batch_loss(model, x, c, noise_gen, epoch)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            total += float(loss.detach()) * len(idx)
+            count += len(idx)
+        val_loss = validation_loss(model, x_val, c_val, epoch)
+        point = {"epoch": epoch, "loss": total / count, "val_loss": val_loss}
+        curve.append(point)
+        report(progress, epoch / config.epochs, **point)
+        if not np.isfinite(val_loss):
+            raise ValueError(f"{name} training diverged at epoch {epoch} (validation loss {val_loss})")
+        if stopper.update(val_loss, model):
+            break
+    stopper.restore(model)
+    return curve, epoch, stopper
+
+
 def split_train_validation(items: int, fraction: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
     """Early-stopping split: the *last* ``fraction`` of training windows in time (never the holdout).
 

@@ -49,7 +49,6 @@ from torch import nn
 from scenarios.engines.base import Condition, FittedState, apply_condition, check_sample_args
 from scenarios.engines.deep_common import (
     COND_DIM,
-    EarlyStopping,
     Labels,
     Progress,
     Sandwich,
@@ -60,9 +59,9 @@ from scenarios.engines.deep_common import (
     module_to_arrays,
     pick_device,
     prepare,
-    report,
     scores_to_increments,
     torch_generator,
+    train_epochs,
 )
 
 ENGINE = "lstm_transformer"
@@ -206,53 +205,24 @@ def fit(train: np.ndarray, factors: Sequence[str], config: Config, kinds: Sequen
     prepared = prepare(train, factors, kinds, window=config.window, tail_quantile=config.tail_quantile,
                        validation_fraction=config.validation_fraction)
     array, sandwich, labels = prepared.array, prepared.sandwich, prepared.labels
-    data, cond_all, train_idx, val_idx = prepared.windows, prepared.conditions, prepared.train_idx, prepared.val_idx
+    train_idx, val_idx = prepared.train_idx, prepared.val_idx
     dev = pick_device(device)
 
     model = build_model(config, array.shape[1])
     init_module(model, config.seed)
     model.to(dev)
-    x_all = torch.from_numpy(np.ascontiguousarray(data)).to(dev)
-    c_all = torch.from_numpy(cond_all).to(dev)
-    batch_gen = torch.Generator().manual_seed(config.seed)
-    noise_gen = batch_gen if dev.type == "cpu" else torch.Generator(device=dev).manual_seed(config.seed + 1)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    scaler = torch.amp.GradScaler(dev.type, enabled=dev.type == "cuda" and not torch.cuda.is_bf16_supported())
-    stopper = EarlyStopping(patience=config.patience)
-    train_t = torch.from_numpy(train_idx)
-    x_val, c_val = x_all[torch.from_numpy(val_idx).to(dev)], c_all[torch.from_numpy(val_idx).to(dev)]
-    curve: list[dict] = []
-    epoch = 0
-    for epoch in range(1, config.epochs + 1):
-        model.train()
-        order = train_t[torch.randperm(len(train_t), generator=batch_gen)].to(dev)
-        total, count = 0.0, 0
-        for start in range(0, len(order), config.batch_size):
-            idx = order[start: start + config.batch_size]
-            x, c = x_all[idx], c_all[idx]
-            dropped = torch.rand(len(idx), generator=noise_gen, device=dev) < config.cond_dropout
-            c = c.masked_fill(dropped[:, None], 0.0)
-            loss = _loss(model, x, c, noise_gen, dev)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            total += float(loss.detach()) * len(idx)
-            count += len(idx)
+
+    def validation_loss(model, x_val, c_val, epoch) -> float:
         model.eval()
         with torch.no_grad():
-            val_loss = sum(float(_loss(model, x_val[s: s + 512], c_val[s: s + 512], None, dev)) * len(x_val[s: s + 512])
-                           for s in range(0, len(x_val), 512)) / len(x_val)
-        point = {"epoch": epoch, "loss": total / count, "val_loss": val_loss}
-        curve.append(point)
-        report(progress, epoch / config.epochs, **point)
-        if not np.isfinite(val_loss):
-            raise ValueError(f"lstm_transformer training diverged at epoch {epoch} (validation loss {val_loss})")
-        if stopper.update(val_loss, model):
-            break
-    stopper.restore(model)
+            return sum(float(_loss(model, x_val[s: s + 512], c_val[s: s + 512], None, dev)) * len(x_val[s: s + 512])
+                       for s in range(0, len(x_val), 512)) / len(x_val)
+
+    curve, epoch, stopper = train_epochs(
+        model, prepared, config, device=dev, optimizer=optimizer,
+        batch_loss=lambda model, x, c, gen, epoch: _loss(model, x, c, gen, dev),
+        validation_loss=validation_loss, progress=progress, name="lstm_transformer")
     model.cpu()
     arrays = module_to_arrays(model, "model.") | sandwich.to_arrays() | labels.to_arrays()
     meta = {"loss_curve": curve, "epochs_run": epoch, "best_val_loss": stopper.best,
