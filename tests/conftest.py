@@ -16,7 +16,7 @@ from governance.models.audit import GENESIS_HASH
 PASSWORD = "correct horse battery staple"
 
 # Datasets, models and trained runs used by the scenario, validation and report tests.
-pytest_plugins = ["tests.fixtures_scenarios", "tests.workers"]
+pytest_plugins = ["tests.fixtures_scenarios", "tests.fixtures_reports", "tests.workers"]
 
 
 @pytest.fixture(autouse=True)
