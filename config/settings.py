@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "scenarios",
     "validation",
     "reports",
+    "portal",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("governance.urls")),
     path("", include("scenarios.urls")),
     path("", include("validation.urls")),
+    path("", include("reports.urls")),
     # Anything else under /api/v1/ answers in the API's error shape, not an HTML page.
     re_path(r"^.*$", api_not_found),
 ]
@@ -23,4 +24,5 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("api-auth/", include("rest_framework.urls")),
+    path("", include("portal.urls")),
 ]

@@ -1,0 +1,6 @@
+"""Page routes (server-rendered HTML)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "portal"
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""reports services: documentation PDFs, submission packets, the end-to-end pipeline."""
