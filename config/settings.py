@@ -91,12 +91,33 @@ MEDIA_ROOT = Path(ENV.get("MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
 # Content-addressed store for checkpoints, datasets, scenario sets, reports and packets.
 ARTIFACT_ROOT = Path(ENV.get("ARTIFACT_ROOT", str(VAR_DIR / "artifacts"))).resolve()
 
-# Session security a bank expects: cookies only over HTTPS when served over HTTPS.
-SESSION_COOKIE_SECURE = env_bool(ENV, "SECURE_COOKIES", default=False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Session security a bank expects: cookies only over HTTPS when served over HTTPS
+# (CRUCIBLE_HTTPS=1, or the older SECURE_COOKIES=1), the session never readable by scripts (the CSRF
+# cookie stays readable: the API docs page sends it as a header), neither sent on
+# cross-site requests, and an idle timeout (the expiry moves on with every request).
+SERVED_OVER_HTTPS = env_bool(ENV, "CRUCIBLE_HTTPS", default=env_bool(ENV, "SECURE_COOKIES", default=False))
+SESSION_COOKIE_SECURE = SERVED_OVER_HTTPS
+CSRF_COOKIE_SECURE = SERVED_OVER_HTTPS
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = int(ENV.get("SESSION_COOKIE_AGE", 30 * 60))
 SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+if env_bool(ENV, "CRUCIBLE_BEHIND_PROXY"):
+    # Only behind a proxy that sets X-Forwarded-Proto itself (and strips the client's).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "portal:login"
+# Sign-in throttle (portal.lockout): this many failures per username and address lock that pair
+# out for the window. Counted in the cache: set CACHE_URL (Redis) when several web processes run.
+CRUCIBLE_LOGIN_MAX_FAILURES = int(ENV.get("CRUCIBLE_LOGIN_MAX_FAILURES", 5))
+CRUCIBLE_LOGIN_LOCKOUT_SECONDS = int(ENV.get("CRUCIBLE_LOGIN_LOCKOUT_SECONDS", 15 * 60))
+CACHES = {"default": (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ENV["CACHE_URL"].strip()}
+    if ENV.get("CACHE_URL", "").strip() else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+)}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

@@ -1,5 +1,7 @@
 """API routes of the reports app (under /api/v1/)."""
 
-from django.urls import path  # noqa: F401
+from reports import apis
 
-urlpatterns: list = []
+app_name = "reports"
+
+urlpatterns = [*apis.urlpatterns]

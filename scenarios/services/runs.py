@@ -275,15 +275,23 @@ def generation_run_execute(run_id: int, *, worker: str | None = None) -> None:
                      object_id=run.pk, after={"error": message[:500]})
 
 
+def generation_sample(run: GenerationRun, state: FittedState | None = None) -> tuple[np.ndarray, FittedState]:
+    """The paths a generation run draws from its version's checkpoint with its recorded seed, condition
+    and size — shared by the worker (``_generate``) and ``manage.py reproduce``, so both run one code path."""
+    state = state if state is not None else load_checkpoint(run.model_version)
+    condition = Condition.from_dict(run.condition) if run.condition else None
+    paths = registry.sample_engine(state, n=run.n_scenarios, horizon=run.horizon, condition=condition, seed=run.seed)
+    if paths.shape != (run.n_scenarios, run.horizon, len(state.factors)) or not np.isfinite(paths).all():
+        raise RuntimeError(f"engine {state.engine} returned {paths.shape} or non-finite values")
+    return paths, state
+
+
 def _generate(run: GenerationRun, worker: str) -> None:
     version = run.model_version
     run_state.report_progress(GenerationRun, run.pk, fraction=0.05, stage="loading checkpoint")
     state = load_checkpoint(version)
-    condition = Condition.from_dict(run.condition) if run.condition else None
     run_state.report_progress(GenerationRun, run.pk, fraction=0.1, stage="sampling")
-    paths = registry.sample_engine(state, n=run.n_scenarios, horizon=run.horizon, condition=condition, seed=run.seed)
-    if paths.shape != (run.n_scenarios, run.horizon, len(state.factors)) or not np.isfinite(paths).all():
-        raise RuntimeError(f"engine {state.engine} returned {paths.shape} or non-finite values")
+    paths, state = generation_sample(run, state)
     run_state.report_progress(GenerationRun, run.pk, fraction=0.8, stage="storing")
     blob = scenario_files.canonical_bytes(paths, state.factors)
     path, sha = store_bytes(blob, suffix=".parquet")

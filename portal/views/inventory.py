@@ -1,0 +1,59 @@
+"""The model inventory: the list with filters and search, a model's page, a version's page."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from governance.models.inventory import ModelFamily, ModelStatus
+from governance.selectors.inventory import model_get, signature_list, version_get, version_list
+from portal import charts, queries
+from portal.pages import page
+from portal.views.review import decision_context, finding_context
+from validation.selectors.runs import validation_run_list
+
+PAGE_SIZE = 25
+
+
+@page()
+def home(request):
+    return render(request, "portal/home.html", {"roles": sorted(request.roles)})
+
+
+@page()
+def model_list_page(request):
+    params = {name: request.GET.get(name, "") for name in ("status", "tier", "family", "q")}
+    models = queries.models_filtered(user=request.user, status=params["status"], tier=params["tier"],
+                                     family=params["family"], search=params["q"])
+    paginator = Paginator(models, PAGE_SIZE)
+    return render(request, "portal/inventory.html", {
+        "page_obj": paginator.get_page(request.GET.get("page")), "params": params,
+        "statuses": ModelStatus.choices, "families": ModelFamily.choices, "tiers": (1, 2, 3),
+    })
+
+
+@page()
+def model_page(request, model_id: str):
+    model = model_get(user=request.user, model_id=model_id)
+    versions = list(version_list(user=request.user).filter(model=model).order_by("-created_at"))
+    history = queries.model_history(user=request.user, model=model, versions=versions)[:100]
+    return render(request, "portal/model.html", {"model": model, "versions": versions, "history": history})
+
+
+@page()
+def version_page(request, pk: int):
+    version = version_get(user=request.user, pk=pk)
+    context = {
+        "version": version,
+        "findings": version.findings.select_related("raised_by", "owner"),
+        "evidence": version.evidence.all(),
+        "signatures": signature_list(version=version),
+        "runs": validation_run_list(user=request.user).filter(model_version=version),
+        "history": queries.version_history(user=request.user, version=version)[:100],
+    }
+    training = getattr(version, "training_run_row", None)
+    if training is not None and training.status == "SUCCEEDED":
+        context["training_run"] = training
+        context["training_charts"] = charts.charts_for("training-run", training)
+    context |= finding_context(request.user, version) | decision_context(request.user, version)
+    return render(request, "portal/version.html", context)
