@@ -1,0 +1,1 @@
+"""The end-to-end pipeline's parts; ``reports.services.pipeline`` runs them (see its docstring)."""

@@ -1,0 +1,158 @@
+"""Steps from validation to the verified packet: validation, review, report, packet, verification."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from governance.roles import APPROVER, DEVELOPER, VALIDATOR
+from reports.pipeline.context import Context, await_run
+from reports.pipeline.settings import PipelineError
+from reports.pipeline.steps_setup import validated_roles
+
+
+def _policy_outcomes(run) -> dict:
+    """The run's metrics judged under each tier's current policy (the model's own tier governs)."""
+    from validation.metrics.result import Floor, MetricResult
+    from validation.outcomes import judge, worst
+    from validation.services.policy import policy_current
+
+    results = []
+    for row in run.metrics.all():
+        floor = Floor(**{k: row.floor[k] for k in ("low", "median", "high", "n", "method")}) if row.floor else None
+        # row.threshold is the bound applied when the run was judged: the policy's, or the metric's own
+        # (tests with a fixed critical value), which every tier's policy keeps.
+        results.append(MetricResult(name=row.name, tier=row.tier, value=row.value if row.value is not None
+                                    else float("nan"), threshold=row.threshold, direction=row.direction,
+                                    pvalue=row.pvalue, factor=row.factor or None, floor=floor))
+    outcomes = {}
+    for tier in (1, 2, 3):
+        judged = judge(results, policy_current(tier).thresholds)
+        fails = sorted({f"{j.result.tier}:{j.result.name}" + (f"[{j.result.factor}]" if j.result.factor else "")
+                        for j in judged if j.outcome == "FAIL"})
+        outcomes[str(tier)] = {"outcome": worst(j.outcome for j in judged), "fails": fails}
+    return outcomes
+
+
+def step_validation(context: Context) -> str:
+    from validation.services.runs import validation_run_start
+
+    validator = context.users[VALIDATOR]
+    roles = validated_roles(context)
+    for i, role in enumerate(roles):
+        context.tick(i / len(roles), f"validating {role} v{context.versions[role].version}")
+        run = validation_run_start(actor=validator, scenario_set=context.sets[(role, "unconditioned")],
+                                   tiers=list(context.config.validation_tiers or []) or None,
+                                   seed=context.config.seed)
+        context.validation_runs[role] = await_run(context, run, what=f"validation run {run.pk} ({role})", queue="cpu",
+                                               lo=i / len(roles), hi=(i + 1) / len(roles))
+    context.summary["validation"] = {
+        role: {"id": run.pk, "outcome": run.outcome, "model_tier": context.model.tier,
+               "policy": f"tier {run.policy.model_tier} v{run.policy.version}", "tier_outcomes": run.tier_outcomes,
+               "holdout": [str(run.holdout_start), str(run.holdout_end) if run.holdout_end else None],
+               "results_sha256": run.results_sha256, "outcome_per_policy_tier": _policy_outcomes(run)}
+        for role, run in context.validation_runs.items()}
+    return "; ".join(f"{role} {run.outcome}" for role, run in context.validation_runs.items())
+
+
+def step_review(context: Context) -> str:
+    """Findings from the metrics that did not pass; validate/approve what passed, request changes otherwise."""
+    from governance.models.review import Severity
+    from governance.services.review import finding_raise
+    from governance.services.workflow import version_transition
+
+    validator, approver, developer = context.users[VALIDATOR], context.users[APPROVER], context.users[DEVELOPER]
+    due = dt.date.today() + dt.timedelta(days=180)
+    for role, run in context.validation_runs.items():
+        version = context.versions[role]
+        failing = list(run.metrics.filter(outcome__in=["FAIL", "WARN"]).order_by("-outcome", "tier", "name"))
+        if failing:
+            shown = ", ".join(f"{m.tier}:{m.name}{f'[{m.factor}]' if m.factor else ''} {m.outcome}"
+                              for m in failing[:8])
+            severity = Severity.MEDIUM if run.outcome == "FAIL" else Severity.LOW
+            title = f"{len(failing)} validation metrics outside the tier-{run.policy.model_tier} policy"
+            description = (f"Validation run {run.pk} against the holdout {run.holdout_start} → {run.holdout_end}: "
+                           f"{shown}{' …' if len(failing) > 8 else ''}.")
+        else:
+            severity, title = Severity.LOW, "Holdout shorter than one full volatility cycle"
+            description = (f"All metrics passed on {run.holdout_start} → {run.holdout_end}; re-validate when a "
+                           f"stressed period is available outside the training window.")
+        context.findings.append(finding_raise(actor=validator, version=version, title=title, description=description,
+                                              severity=severity, owner=developer, due_date=due))
+        decision = "validate" if run.outcome in ("PASS", "WARN") else "request_changes"
+        reason = (f"{role}: validation run {run.pk} {run.outcome} under the tier-{run.policy.model_tier} policy"
+                  + ("" if decision == "validate" else "; see the findings"))
+        version = version_transition(actor=validator, version=version, action=decision, password=context.password,
+                                     reason=reason)
+        # The crisis version is a check on the method (trained to 2007, judged on 2008-09): validated,
+        # never approved for use.
+        if decision == "validate" and role != "crisis":
+            version = version_transition(actor=approver, version=version, action="approve",
+                                         password=context.password, reason=f"{role} approved for stress testing")
+        context.versions[role] = version
+        context.decisions[role] = {"validator": decision, "status": version.status,
+                                   "signatures": [f"{s.signer_username}: {s.meaning}"
+                                                  for s in version.signatures.order_by("signed_at", "id")]}
+    context.summary["review"] = {"findings": [{"id": f.pk, "version": f.version_id, "title": f.title,
+                                               "severity": f.severity} for f in context.findings],
+                                 "decisions": context.decisions}
+    approved = [role for role in (s.role for s in context.config.engines)
+                if context.versions[role].status == "approved"]
+    context.subject = context.versions[approved[0] if approved else context.config.engines[0].role]
+    return "; ".join(f"{role} → {d['status']}" for role, d in context.decisions.items())
+
+
+def step_report(context: Context) -> str:
+    if not context.config.render:
+        return "skipped"
+    try:
+        from reports.services.documents import report_pdf_path, report_start
+    except ImportError as error:
+        raise PipelineError(f"the report renderer is not installed: {error}") from error
+    actor = context.users[VALIDATOR]
+    version = context.subject
+    report = report_start(actor=actor, model_version=version, seed=context.config.seed)
+    context.report = await_run(context, report, what=f"report {report.pk}", queue="cpu")
+    path = report_pdf_path(context.report)
+    context.summary["report"] = {"id": context.report.pk, "version": version.version, "path": str(path),
+                                 "sha256": context.report.sha256, "pages": context.report.pages,
+                                 "sections": context.report.sections}
+    return f"{context.report.pages} pages, sha256 {context.report.sha256[:12]}…"
+
+
+def step_packet(context: Context) -> str:
+    if not context.config.render:
+        return "skipped"
+    try:
+        from reports.services.packets import packet_path, packet_start
+    except ImportError as error:
+        raise PipelineError(f"the packet builder is not installed: {error}") from error
+    packet = packet_start(actor=context.users[VALIDATOR], report=context.report)
+    context.packet = await_run(context, packet, what=f"packet {packet.pk}", queue="cpu")
+    path = packet_path(context.packet)
+    context.summary["packet"] = {"id": context.packet.pk, "path": str(path), "sha256": context.packet.sha256,
+                                 "manifest_sha256": context.packet.manifest_sha256,
+                                 "files": len(context.packet.files or [])}
+    return f"{len(context.packet.files or [])} files, sha256 {context.packet.sha256[:12]}…"
+
+
+def step_verify(context: Context) -> str:
+    from governance.audit_verify import verify_audit_chain
+
+    messages = []
+    if context.packet is not None:
+        from reports.services.packets import packet_path, packet_verify
+
+        check = packet_verify(packet_path(context.packet))
+        context.summary["packet"] |= {"verified": bool(check.ok), "verify_message": check.message,
+                                      "verify_file": check.file}
+        if not check.ok:
+            raise PipelineError(f"the packet does not verify: {check.message}")
+        messages.append(f"packet OK ({check.message})")
+    audit = verify_audit_chain()
+    context.summary["audit"] = {"ok": audit.ok, "events": audit.n_events, "head_seq": audit.head_seq,
+                                "head_hash": audit.head_hash, "checkpoints": audit.n_checkpoints,
+                                "reason": audit.reason}
+    if not audit.ok:
+        raise PipelineError(f"the audit chain does not verify: {audit.reason}")
+    messages.append(f"audit chain OK, {audit.n_events:,} events, head {audit.head_hash[:16]}…")
+    return "; ".join(messages)
