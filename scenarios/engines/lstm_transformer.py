@@ -31,6 +31,12 @@ targets are met by ``base.apply_condition`` (targets only: a drift on the median
 
 Determinism: ``init_module`` for the weights, a ``torch.Generator`` seeded with ``Config.seed`` for
 batches, condition dropout and dropout, ``torch_generator(rng, device)`` for sampling.
+
+Generated score windows pass through ``deep_common.fit_score_calibration``'s maps (fitted at fit
+time on a seeded unconditioned draw, stored as ``calibration.*`` arrays) before the sandwich, so an
+under-trained network cannot break the sandwich's tails (states saved without them sample as before).
+Sampling caches the LSTM state over the first ``window`` days (``generate_scores(cache=True)``,
+tested equal to re-running the prefix); beyond, the context slides and is re-run each day.
 """
 
 from __future__ import annotations
@@ -49,11 +55,14 @@ from torch import nn
 from scenarios.engines.base import Condition, FittedState, apply_condition, check_sample_args
 from scenarios.engines.deep_common import (
     COND_DIM,
+    SCORE_CLIP,
     Labels,
     Progress,
     Sandwich,
     autocast,
+    calibrate_scores,
     condition_vector,
+    draw_for_calibration,
     init_module,
     load_module_arrays,
     module_to_arrays,
@@ -168,6 +177,11 @@ class LSTMTransformer(nn.Module):
         if self.training and generator is not None and self.dropout > 0:
             keep = torch.rand(hidden.shape, generator=generator, device=hidden.device) >= self.dropout
             hidden = hidden * keep.to(hidden.dtype) / (1.0 - self.dropout)
+        return self.mixture(hidden, c)
+
+    def mixture(self, hidden: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The Transformer head and the mixture parameters over LSTM outputs ``hidden`` [B, T+1, H]
+        (``c``: the embedded condition [B, 1, H])."""
         out = self.head(self.norm(self.transform(hidden + c)))
         k, f = self.components, self.n_factors
         logits = out[..., :k]
@@ -223,8 +237,18 @@ def fit(train: np.ndarray, factors: Sequence[str], config: Config, kinds: Sequen
         model, prepared, config, device=dev, optimizer=optimizer,
         batch_loss=lambda model, x, c, gen, epoch: _loss(model, x, c, gen, dev),
         validation_loss=validation_loss, progress=progress, name="lstm_transformer")
-    model.cpu()
+    model.eval()
     arrays = module_to_arrays(model, "model.") | sandwich.to_arrays() | labels.to_arrays()
+    # Score calibration (deep_common.fit_score_calibration) on a seeded unconditioned draw of windows.
+    calibration_rng = torch.Generator(device=dev).manual_seed(config.seed + 3)
+    null = torch.zeros(1, COND_DIM, device=dev)
+
+    def draw(rows: int) -> np.ndarray:
+        with torch.no_grad():
+            return generate_scores(model, config, rows, config.window, null, calibration_rng).cpu().numpy()
+
+    arrays |= draw_for_calibration(draw, prepared.windows)
+    model.cpu()
     meta = {"loss_curve": curve, "epochs_run": epoch, "best_val_loss": stopper.best,
             "train_windows": len(train_idx), "validation_windows": len(val_idx), "first_step": "learned"}
     return FittedState(engine=ENGINE, config=dataclasses.asdict(config), factors=list(factors), arrays=arrays,
@@ -267,15 +291,30 @@ def predict_next(state: FittedState, context: np.ndarray, condition: Condition |
 
 
 def generate_scores(model: LSTMTransformer, config: Config, n: int, horizon: int, cond: torch.Tensor,
-                    generator: torch.Generator) -> torch.Tensor:
-    """Ancestral sampling, day by day, with a context sliding over the last window−1 days: [n, horizon, F]."""
+                    generator: torch.Generator, *, cache: bool = True) -> torch.Tensor:
+    """Ancestral sampling, day by day, with a context sliding over the last window−1 days: [n, horizon, F].
+
+    With ``cache`` the first ``window`` days — while the context is still the whole growing prefix
+    [start, x₀ … x_{t−1}] — advance the LSTM by one token per day from its cached state instead of
+    re-running it over the prefix (the Transformer head, causal and only ``window`` long, is re-run over
+    the cached LSTM outputs). Beyond the window the context slides (its first day drops out and the
+    start token moves), which no recurrent state can undo, so those days re-run the context as without
+    the cache. Same values either way (the cache changes the order of nothing but the LSTM's steps).
+    """
     dev = cond.device
     out = torch.zeros(n, horizon, model.n_factors, device=dev)
     cond = cond.expand(n, -1)
+    state, outputs = None, []
     for t in range(horizon):
-        context = out[:, max(0, t - (config.window - 1)): t]
         with autocast(dev):
-            log_w, means, logvars = model(context, cond)
+            if cache and t < config.window:
+                c = model.cond_embed(cond)[:, None, :]
+                token = model.start.expand(n, 1, -1) if t == 0 else model.embed(out[:, t - 1: t])
+                hidden, state = model.lstm(token + c, state)
+                outputs.append(hidden)
+                log_w, means, logvars = model.mixture(torch.cat(outputs, dim=1), c)
+            else:
+                log_w, means, logvars = model(out[:, max(0, t - (config.window - 1)): t], cond)
         log_w, means, logvars = log_w[:, -1], means[:, -1], logvars[:, -1]
         if model.components > 1:
             pick = torch.multinomial(log_w.exp(), 1, generator=generator)[:, 0]
@@ -296,12 +335,19 @@ def sample(state: FittedState, n: int, horizon: int, condition: Condition | None
     dev = next(model.parameters()).device
     cond = _cond_tensor(state, condition, config, dev)
     generator = torch_generator(rng, dev)
+    calibrated = "calibration.matrix" in state.arrays  # states saved before the calibration have none
+    # The calibration maps act on whole windows: generate a whole number of windows, then cut.
+    per_path = -(-horizon // config.window) if calibrated else 1
+    length = per_path * config.window if calibrated else horizon
     chunks = []
     with torch.no_grad():
         for start in range(0, n, SAMPLE_CHUNK):
             size = min(SAMPLE_CHUNK, n - start)
-            chunks.append(generate_scores(model, config, size, horizon, cond, generator).cpu().numpy())
+            chunks.append(generate_scores(model, config, size, length, cond, generator).cpu().numpy())
     scores = np.concatenate(chunks).astype(np.float64)
+    if calibrated:
+        windows_ = calibrate_scores(state.arrays, scores.reshape(n * per_path, config.window, -1), rng)
+        scores = np.clip(windows_.reshape(n, length, -1)[:, :horizon], -SCORE_CLIP, SCORE_CLIP)
     multiplier = condition.effective_vol_multiplier if condition is not None else 1.0
     paths = scores_to_increments(Sandwich.from_arrays(state.arrays), scores, rng, vol_multiplier=multiplier)
     if condition is not None and condition.targets:

@@ -52,6 +52,10 @@ extreme latent cannot push the GPD tails past the range they were fitted on.
 Determinism: weights are initialised with ``init_module``; batches, condition dropout and the
 reparameterisation noise come from a ``torch.Generator`` seeded with ``Config.seed``; sampling
 noise from ``torch_generator(rng, device)``. On the CPU a seed gives the same weights and samples.
+
+Generated score windows pass through ``deep_common.fit_score_calibration``'s maps (fitted at fit
+time on a seeded unconditioned draw, stored as ``calibration.*`` arrays) before the sandwich, so an
+under-trained network cannot break the sandwich's tails (states saved without them sample as before).
 """
 
 from __future__ import annotations
@@ -76,11 +80,14 @@ from scenarios.engines.base import (
 )
 from scenarios.engines.deep_common import (
     COND_DIM,
+    SCORE_CLIP,
     Labels,
     Progress,
     Sandwich,
     autocast,
+    calibrate_scores,
     condition_vector,
+    draw_for_calibration,
     init_module,
     load_module_arrays,
     module_to_arrays,
@@ -365,8 +372,14 @@ def fit(train: np.ndarray, factors: Sequence[str], config: Config, kinds: Sequen
         batch_loss=lambda model, x, c, gen, epoch: _loss(model, x, c, gen, kl_weight(epoch), dev),
         validation_loss=lambda model, x_val, c_val, epoch: _validation_loss(model, x_val, c_val, config, dev),
         progress=progress, name="vae")
-    model.cpu()
+    model.eval()
     arrays = module_to_arrays(model, "model.") | sandwich.to_arrays() | labels.to_arrays()
+    # Score calibration (deep_common.fit_score_calibration) on a seeded unconditioned draw (plain N(0, I)
+    # latents), so the latent-tail stress rule still moves scores up the calibrated scale.
+    calibration_rng = torch.Generator(device=dev).manual_seed(config.seed + 3)
+    arrays |= draw_for_calibration(
+        lambda rows: _generate_windows(model, config, rows, None, None, calibration_rng)[0], prepared.windows)
+    model.cpu()
     meta = {"loss_curve": curve, "epochs_run": epoch, "best_val_loss": stopper.best,
             "train_windows": len(train_idx), "validation_windows": len(val_idx), "latent_size": model.latent_size}
     return FittedState(engine=ENGINE, config=dataclasses.asdict(config), factors=list(factors), arrays=arrays,
@@ -409,8 +422,24 @@ def sample_detail(state: FittedState, n: int, horizon: int, condition: Condition
     severity = condition.severity if condition is not None else None
     per_path = -(-horizon // config.window)
     total = n * per_path
-    cond = torch.zeros(1, COND_DIM, device=dev) if vector is None else torch.from_numpy(vector)[None].to(dev)
     generator = torch_generator(rng, dev)
+    windows_, norms = _generate_windows(model, config, total, vector, severity, generator)
+    if "calibration.matrix" in state.arrays:  # states saved before the calibration existed have none
+        windows_ = np.clip(calibrate_scores(state.arrays, windows_, rng), -SCORE_CLIP, SCORE_CLIP)
+    n_factors = len(state.factors)
+    scores = windows_.reshape(n, per_path * config.window, n_factors)[:, :horizon]
+    multiplier = condition.effective_vol_multiplier if condition is not None else 1.0
+    paths = scores_to_increments(sandwich, scores, rng, vol_multiplier=multiplier)
+    if condition is not None and condition.targets:
+        paths = apply_condition(paths, Condition(targets=condition.targets), state.factors, state.kinds)
+    return {"paths": paths, "scores": scores, "latent_norms": norms.reshape(n, per_path)}
+
+
+def _generate_windows(model: nn.Module, config: Config, total: int, vector: np.ndarray | None,
+                      severity: str | None, generator: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``total`` decoded score windows [total, W, F] and their latents' norms [total]."""
+    dev = next(model.parameters()).device
+    cond = torch.zeros(1, COND_DIM, device=dev) if vector is None else torch.from_numpy(vector)[None].to(dev)
     chunks, norms = [], []
     with torch.no_grad():
         for start in range(0, total, SAMPLE_CHUNK):
@@ -420,13 +449,7 @@ def sample_detail(state: FittedState, n: int, horizon: int, condition: Condition
             with autocast(dev):
                 out = model.generate(z, cond.expand(size, -1), generator if config.decoder_noise else None)
             chunks.append(out.float().cpu().numpy())
-    n_factors = len(state.factors)
-    scores = np.concatenate(chunks).astype(np.float64).reshape(n, per_path * config.window, n_factors)[:, :horizon]
-    multiplier = condition.effective_vol_multiplier if condition is not None else 1.0
-    paths = scores_to_increments(sandwich, scores, rng, vol_multiplier=multiplier)
-    if condition is not None and condition.targets:
-        paths = apply_condition(paths, Condition(targets=condition.targets), state.factors, state.kinds)
-    return {"paths": paths, "scores": scores, "latent_norms": np.concatenate(norms).reshape(n, per_path)}
+    return np.concatenate(chunks).astype(np.float64), np.concatenate(norms)
 
 
 def sample(state: FittedState, n: int, horizon: int, condition: Condition | None, rng: np.random.Generator,

@@ -45,6 +45,10 @@ Cost: the default config (1000 generator steps × 5 critic steps, batch 64, 32 c
 about 0.15 s of CPU per generator step, i.e. ≲ 3 minutes on 2 CPU cores for ~4,000 days × 3
 factors, less when early stopping fires. The networks are small: on a busy machine one torch
 thread is faster than several (the worker, not the engine, sets ``torch.set_num_threads``).
+
+Generated score windows pass through ``deep_common.fit_score_calibration``'s maps (fitted at fit
+time on a seeded unconditioned draw, stored as ``calibration.*`` arrays) before the sandwich, so an
+under-trained network cannot break the sandwich's tails (states saved without them sample as before).
 """
 
 from __future__ import annotations
@@ -60,12 +64,15 @@ from torch import nn
 from scenarios.engines.base import Condition, FittedState, apply_condition, check_sample_args, check_train
 from scenarios.engines.deep_common import (
     COND_DIM,
+    SCORE_CLIP,
     EarlyStopping,
     Labels,
     Progress,
     Sandwich,
     autocast,
+    calibrate_scores,
     condition_vector,
+    draw_for_calibration,
     fit_labels,
     fit_sandwich,
     init_module,
@@ -361,6 +368,13 @@ def fit(train: np.ndarray, factors: Sequence[str], config: Config, kinds: Sequen
     stopper.restore(generator)
 
     arrays = {**sandwich.to_arrays(), **labels.to_arrays(), **module_to_arrays(generator, "generator.")}
+    # Score calibration (deep_common.fit_score_calibration) on a seeded unconditioned draw; states saved
+    # before it existed have no "calibration.*" arrays and sample as before.
+    generator.eval()
+    calibration_rng = torch.Generator(device=device)
+    calibration_rng.manual_seed(config.seed + 2)
+    arrays |= draw_for_calibration(
+        lambda rows: sample_scores(generator, config, rows, None, calibration_rng, device), score_windows)
     meta = {"loss_curve": curve, "best_val_loss": stopper.best if math.isfinite(stopper.best) else None,
             "stopped_at": stopped_at, "n_train": int(array.shape[0]),
             "n_train_windows": int(train_idx.size), "n_validation_windows": int(val_idx.size),
@@ -412,6 +426,8 @@ def sample(state: FittedState, n: int, horizon: int, condition: Condition | None
     per_path = -(-horizon // config.window)
     torch_rng = torch_generator(rng, device)
     scores = sample_scores(generator, config, n * per_path, cond, torch_rng, device)
+    if "calibration.matrix" in state.arrays:
+        scores = np.clip(calibrate_scores(state.arrays, scores, rng), -SCORE_CLIP, SCORE_CLIP)
     scores = scores.reshape(n, per_path * config.window, len(state.factors))[:, :horizon]
     mult = condition.effective_vol_multiplier if condition is not None else 1.0
     paths = scores_to_increments(sandwich, scores, rng, vol_multiplier=mult, start=config.start_variance)

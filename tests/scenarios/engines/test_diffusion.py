@@ -12,7 +12,8 @@ from scipy import stats
 
 from scenarios.engines import diffusion
 from scenarios.engines.base import Condition, FittedState, Target
-from scenarios.engines.deep_common import COND_DIM
+from scenarios.engines.deep_common import COND_DIM, init_module
+from tests.scenarios.engines import deep_tails
 
 TINY = dict(window=8, channels=32, blocks=2, dilations=(1, 2), time_dim=32, timesteps=100, epochs=2,
             batch_size=128, ddim_steps=10, patience=5, seed=3)
@@ -230,6 +231,47 @@ def test_checkpoint_round_trip_gives_identical_samples(small_state):
     assert diffusion.Config.from_dict(restored.config) == tiny()
 
 
+def test_format_1_states_still_sample_and_unknown_formats_are_refused(small_state):
+    """A state saved before the score calibration (engine format 1) samples without it."""
+    arrays = {k: v for k, v in small_state.arrays.items() if not k.startswith("calibration.")}
+    old = FittedState(engine=small_state.engine, config=small_state.config, factors=small_state.factors,
+                      arrays=arrays, meta=small_state.meta | {"engine_format": 1}, kinds=small_state.kinds)
+    paths = diffusion.sample(FittedState.from_bytes(old.to_bytes()), 5, 30, None, np.random.default_rng(2))
+    assert paths.shape == (5, 30, 2) and np.isfinite(paths).all()
+    assert small_state.meta["engine_format"] == diffusion.ENGINE_FORMAT == 2
+    assert "calibration.matrix" in small_state.arrays
+    newer = FittedState(engine=small_state.engine, config=small_state.config, factors=small_state.factors,
+                        arrays=small_state.arrays, meta=small_state.meta | {"engine_format": 99})
+    with pytest.raises(ValueError, match="format"):
+        diffusion.sample(newer, 5, 30, None, np.random.default_rng(2))
+
+
+def test_fast_sampling_path_equals_the_generic_one():
+    """One embedding per step + cache-sized sub-batches: the same DDIM values as the per-call path."""
+    config = tiny()
+    model = diffusion.build_denoiser(config, 3)
+    init_module(model, 4)
+    model.eval()
+
+    class Generic(torch.nn.Module):  # seen only through forward: ddim_sample's generic path
+        def forward(self, *args):
+            return model(*args)
+
+    schedule = diffusion.make_schedule("linear", config.timesteps, n_factors=3)
+    cond = torch.as_tensor(np.eye(1, COND_DIM, 1, dtype=np.float32)[0])
+    saved = diffusion.SUB_BATCH_ROWS
+    diffusion.SUB_BATCH_ROWS = 3 * config.window  # several sub-batches of 3 windows
+    try:
+        for guidance, c in ((0.0, None), (1.0, cond), (2.5, cond)):
+            fast = diffusion.ddim_sample(model, (10, config.window, 3), c, schedule, 10, 0.0, guidance,
+                                         torch.Generator().manual_seed(5))
+            generic = diffusion.ddim_sample(Generic(), (10, config.window, 3), c, schedule, 10, 0.0, guidance,
+                                            torch.Generator().manual_seed(5))
+            torch.testing.assert_close(fast, generic, rtol=1e-4, atol=1e-5)
+    finally:
+        diffusion.SUB_BATCH_ROWS = saved
+
+
 def test_ddpm_sampler_and_schedules_run_end_to_end():
     for schedule in ("cosine", "vol_scaled"):
         state = diffusion.fit(garch_panel(300), ["a", "b"], tiny(schedule=schedule, epochs=1, sampler="ddpm",
@@ -325,3 +367,13 @@ def test_temporal_conv_is_a_dilated_conv1d():
         reference.bias.copy_(layer.bias)
     x = torch.randn(2, 20, 4, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(layer(x), reference(x.transpose(1, 2)).transpose(1, 2), rtol=1e-5, atol=1e-6)
+
+
+# ── tails by design, on the real S&P 500 / NASDAQ / WTI panel (see deep_tails) ────────────────
+@pytest.mark.slow
+def test_tails_of_the_real_panel_are_reproduced():
+    real, factors = deep_tails.panel()
+    config = diffusion.Config(window=20, channels=32, blocks=2, dilations=(1, 4), time_dim=32, timesteps=200,
+                              ddim_steps=20, epochs=8)
+    state = diffusion.fit(real, factors, config, kinds=deep_tails.KINDS, device="cpu")
+    deep_tails.assert_tails_reproduced(lambda n, h, rng: diffusion.sample(state, n, h, None, rng), real, factors)

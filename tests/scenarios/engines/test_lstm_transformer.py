@@ -10,6 +10,7 @@ from scipy import stats
 from scenarios.engines import lstm_transformer as lt
 from scenarios.engines.base import Condition, FittedState
 from scenarios.engines.deep_common import COND_DIM, fit_sandwich, init_module, windows
+from tests.scenarios.engines import deep_tails
 
 FACTORS = ["spx", "ndx"]
 KINDS = ["equity", "equity"]
@@ -147,3 +148,24 @@ def test_bad_inputs_raise_value_errors(train, fitted):
         lt.predict_next(fitted, np.zeros((2, 3)))
     with pytest.raises(ValueError, match="engine"):
         lt.sample(FittedState(engine="vae", config={}, factors=FACTORS), 2, 5, None, np.random.default_rng(0))
+
+
+# ── tails by design, on the real S&P 500 / NASDAQ / WTI panel (see deep_tails) ────────────────
+@pytest.mark.slow
+def test_tails_of_the_real_panel_are_reproduced():
+    real, factors = deep_tails.panel()
+    config = lt.Config(epochs=12, hidden=24, feedforward=48, transformer_layers=1)
+    state = lt.fit(real, factors, config, kinds=deep_tails.KINDS, device="cpu")
+    deep_tails.assert_tails_reproduced(lambda n, h, rng: lt.sample(state, n, h, None, rng), real, factors)
+
+
+@pytest.mark.parametrize("horizon", [4, 10, 23])  # shorter than, equal to and beyond the window of 10
+def test_cached_sampling_agrees_with_recomputing_the_prefix(fitted, horizon):
+    """The LSTM-state cache (first window of days) gives the very values of re-running the context each day."""
+    model, config = lt.load_model(fitted)
+    cond = torch.as_tensor(np.eye(1, COND_DIM, 2, dtype=np.float32))  # "severe" one-hot
+    with torch.no_grad():
+        cached = lt.generate_scores(model, config, 200, horizon, cond, torch.Generator().manual_seed(7), cache=True)
+        plain = lt.generate_scores(model, config, 200, horizon, cond, torch.Generator().manual_seed(7), cache=False)
+    torch.testing.assert_close(cached, plain, rtol=1e-5, atol=1e-6)
+    assert cached.std() > 0.1  # real draws, not a degenerate output that would agree trivially

@@ -10,6 +10,7 @@ from scipy import stats
 from scenarios.engines import vae
 from scenarios.engines.base import Condition, FittedState, Target
 from scenarios.engines.deep_common import COND_DIM, init_module
+from tests.scenarios.engines import deep_tails
 
 FACTORS = ["spx", "ndx"]
 KINDS = ["equity", "equity"]
@@ -157,3 +158,12 @@ def test_bad_inputs_raise_value_errors(train, fitted):
         vae.sample(FittedState(engine="wgan", config={}, factors=FACTORS), 2, 5, None, np.random.default_rng(0))
     with pytest.raises(ValueError, match="unknown severity"):
         vae.tail_latents(2, 3, "apocalyptic", torch.Generator())
+
+
+# ── tails by design, on the real S&P 500 / NASDAQ / WTI panel (see deep_tails) ────────────────
+@pytest.mark.slow
+def test_tails_of_the_real_panel_are_reproduced():
+    real, factors = deep_tails.panel()
+    config = vae.Config(epochs=10, hidden=32)
+    state = vae.fit(real, factors, config, kinds=deep_tails.KINDS, device="cpu")
+    deep_tails.assert_tails_reproduced(lambda n, h, rng: vae.sample(state, n, h, None, rng), real, factors)

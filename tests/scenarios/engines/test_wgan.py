@@ -11,6 +11,7 @@ from scipy import stats
 from scenarios.engines import wgan
 from scenarios.engines.base import Condition, FittedState, Target
 from scenarios.engines.deep_common import COND_DIM, fit_sandwich
+from tests.scenarios.engines import deep_tails
 
 TINY = dict(window=10, noise_dim=2, channels=8, dilations=(1, 2, 4), critic_channels=8, critic_layers=2,
             iterations=30, batch_size=32, n_critic=2, eval_every=10, patience=100, acf_lags=3)
@@ -215,3 +216,12 @@ def test_bad_inputs_raise(toy, toy_state):
     other = FittedState(engine="vae", config={}, factors=FACTORS)
     with pytest.raises(ValueError, match="state"):
         wgan.sample(other, 3, 5, None, rng)
+
+
+# ── tails by design, on the real S&P 500 / NASDAQ / WTI panel (see deep_tails) ────────────────
+@pytest.mark.slow
+def test_tails_of_the_real_panel_are_reproduced():
+    real, factors = deep_tails.panel()
+    config = wgan.Config(iterations=300, channels=16, critic_channels=16)
+    state = wgan.fit(real, factors, config, kinds=deep_tails.KINDS, device="cpu")
+    deep_tails.assert_tails_reproduced(lambda n, h, rng: wgan.sample(state, n, h, None, rng), real, factors)
