@@ -37,7 +37,8 @@ def database_url_of_test_db() -> str:
 
 def broker_app(redis_url: str) -> Celery:
     """A Celery app with the platform's own configuration, but sending through ``redis_url``."""
-    app = Celery("crucible-test-client")
+    # Not the current app: shared tasks called later in this process must keep using the platform's app.
+    app = Celery("crucible-test-client", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.update(broker_url=redis_url, task_always_eager=False)
     return app

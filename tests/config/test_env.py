@@ -55,7 +55,7 @@ def test_broker_configuration_is_reliable():
 
 
 def test_tasks_are_routed_to_gpu_and_cpu_queues():
-    app = Celery("routing-check")
+    app = Celery("routing-check", set_as_current=False)
     app.conf.update(task_routes=TASK_ROUTES, task_default_queue="cpu")
     router = app.amqp.router
 
