@@ -21,6 +21,7 @@ import redis
 from celery import Celery
 from django.conf import settings
 from django.db import connection
+from kombu import pools as kombu_pools
 
 from config.celery import app as celery_app
 
@@ -105,10 +106,11 @@ def wait_until(predicate, timeout: float = 60, interval: float = 0.25):
 
 
 def reset_producer_pool():
-    # The app caches its connection pool on first use; drop it so the new broker URL is used.
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    # The app caches its connection and producer pools on first use, and kombu keeps them in global
+    # groups keyed by connection: close and forget all of them so the next send uses the new broker URL.
+    kombu_pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture
