@@ -17,13 +17,12 @@ Guidance convention: ε̃ = ε(x, ∅) + s · (ε(x, c) − ε(x, ∅)), the dif
 ``1 + w`` in Ho & Salimans' notation. ``s = 0`` *is* the unconditional model (the conditional pass is
 skipped), ``s = 1`` the plain conditional model, ``s > 1`` sharpens the condition.
 
-Conditioning of a scenario request: a severity / vol multiplier / equity target becomes the guidance
-vector (``condition_vector``, computed for one window's length since the labels were fitted on windows)
-*and* ``vol_multiplier = condition.effective_vol_multiplier`` in ``scores_to_increments`` (ω and the
-starting variance scaled by m²). Explicit ``targets`` are then imposed with ``base.apply_condition``
-restricted to the targets (a drift shift so the median cumulative move hits the target); it gets no
-vol multiplier, because the volatility was already scaled inside the GARCH recursion. A severity's
-documented equity move is *not* forced: it is asked of the network through the guidance vector.
+Conditioning of a scenario request, each magnitude applied once: the severity's stress-score class
+becomes the guidance vector (``condition_vector``: the shape of stressed windows learned from the
+training data); ``vol_multiplier = condition.effective_vol_multiplier`` scales ω and the starting
+variance by m² in ``scores_to_increments``; the severity's documented equity move or explicit
+``targets`` are imposed as a drift (``deep_common.impose_targets``: the median cumulative move hits
+the target) with no further vol scaling.
 
 Noise schedules (``Config.schedule``):
 
@@ -61,7 +60,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from scenarios.engines.base import Condition, FittedState, apply_condition, check_sample_args, check_train
+from scenarios.engines.base import Condition, FittedState, check_sample_args, check_train
 from scenarios.engines.deep_common import (
     COND_DIM,
     SCORE_CLIP,
@@ -75,6 +74,7 @@ from scenarios.engines.deep_common import (
     draw_for_calibration,
     fit_labels,
     fit_sandwich,
+    impose_targets,
     init_module,
     load_module_arrays,
     module_to_arrays,
@@ -697,7 +697,7 @@ def sample(state: FittedState, n: int, horizon: int, condition: Condition | None
     labels = Labels.from_arrays(state.arrays)
     sandwich = Sandwich.from_arrays(state.arrays)
     # The labels describe windows of ``config.window`` days, so the vector is asked for one window.
-    vector = condition_vector(labels, condition, state.factors, state.kinds, config.window)
+    vector = condition_vector(labels, condition, state.factors, state.kinds, config.window, shape_only=True)
     per_path = math.ceil(horizon / config.window)
     generator = torch_generator(rng, schedule.alphas_cumprod.device)
     scores = sample_scores(state, n * per_path, vector, generator, loaded=loaded)
@@ -706,7 +706,6 @@ def sample(state: FittedState, n: int, horizon: int, condition: Condition | None
     scores = scores.reshape(n, per_path * config.window, len(state.factors))
     mult = condition.effective_vol_multiplier if condition is not None else 1.0
     paths = scores_to_increments(sandwich, scores, rng, vol_multiplier=mult)[:, :horizon]
-    if condition is not None and condition.targets:
-        # Targets only: the vol multiplier was applied inside the GARCH recursion already.
-        paths = apply_condition(paths, Condition(targets=condition.targets), state.factors, state.kinds)
+    # The severity's equity move / explicit targets as a drift; the vol multiplier was applied above.
+    paths = impose_targets(paths, condition, state.factors, state.kinds)
     return np.ascontiguousarray(paths, dtype=np.float64)
