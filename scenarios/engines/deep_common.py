@@ -220,7 +220,7 @@ def condition_vector(labels: Labels, condition: Condition | None, factors: Seque
     severity's multiplier, equity move = its documented drawdown (base.SEVERITY_LEVELS); explicit
     targets on equity factors set the move; ``vol_multiplier`` sets the vol ratio.
 
-    ``shape_only=True`` (the diffusion engine): the network is asked for the *shape* of the class only
+    ``shape_only=True`` (diffusion, VAE, LSTM-Transformer): the network is asked for the *shape* of the class only
     (continuous coordinates at the training labels' mean) and the caller imposes the magnitudes once
     each — the vol multiplier in the GARCH recursion, the severity's move or explicit targets with
     ``impose_targets``. Asking the network for them as well counts the severity twice: measured on

@@ -52,7 +52,7 @@ import torch
 from scipy import stats
 from torch import nn
 
-from scenarios.engines.base import Condition, FittedState, apply_condition, check_sample_args
+from scenarios.engines.base import Condition, FittedState, check_sample_args
 from scenarios.engines.deep_common import (
     COND_DIM,
     SCORE_CLIP,
@@ -63,6 +63,7 @@ from scenarios.engines.deep_common import (
     calibrate_scores,
     condition_vector,
     draw_for_calibration,
+    impose_targets,
     init_module,
     load_module_arrays,
     module_to_arrays,
@@ -268,7 +269,7 @@ def load_model(state: FittedState, device: str | torch.device | None = None) -> 
 
 def _cond_tensor(state: FittedState, condition: Condition | None, config: Config, device: torch.device) -> torch.Tensor:
     labels = Labels.from_arrays(state.arrays)
-    vector = condition_vector(labels, condition, state.factors, state.kinds, config.window)
+    vector = condition_vector(labels, condition, state.factors, state.kinds, config.window, shape_only=True)
     if vector is None:
         return torch.zeros(1, COND_DIM, device=device)
     return torch.from_numpy(vector)[None].to(device)
@@ -350,6 +351,4 @@ def sample(state: FittedState, n: int, horizon: int, condition: Condition | None
         scores = np.clip(windows_.reshape(n, length, -1)[:, :horizon], -SCORE_CLIP, SCORE_CLIP)
     multiplier = condition.effective_vol_multiplier if condition is not None else 1.0
     paths = scores_to_increments(Sandwich.from_arrays(state.arrays), scores, rng, vol_multiplier=multiplier)
-    if condition is not None and condition.targets:
-        paths = apply_condition(paths, Condition(targets=condition.targets), state.factors, state.kinds)
-    return paths
+    return impose_targets(paths, condition, state.factors, state.kinds)  # severity move / targets, once

@@ -75,7 +75,6 @@ from scenarios.engines.base import (
     SEVERITIES,
     Condition,
     FittedState,
-    apply_condition,
     check_sample_args,
 )
 from scenarios.engines.deep_common import (
@@ -88,6 +87,7 @@ from scenarios.engines.deep_common import (
     calibrate_scores,
     condition_vector,
     draw_for_calibration,
+    impose_targets,
     init_module,
     load_module_arrays,
     module_to_arrays,
@@ -418,7 +418,7 @@ def sample_detail(state: FittedState, n: int, horizon: int, condition: Condition
     dev = next(model.parameters()).device
     labels = Labels.from_arrays(state.arrays)
     sandwich = Sandwich.from_arrays(state.arrays)
-    vector = condition_vector(labels, condition, state.factors, state.kinds, config.window)
+    vector = condition_vector(labels, condition, state.factors, state.kinds, config.window, shape_only=True)
     severity = condition.severity if condition is not None else None
     per_path = -(-horizon // config.window)
     total = n * per_path
@@ -430,8 +430,7 @@ def sample_detail(state: FittedState, n: int, horizon: int, condition: Condition
     scores = windows_.reshape(n, per_path * config.window, n_factors)[:, :horizon]
     multiplier = condition.effective_vol_multiplier if condition is not None else 1.0
     paths = scores_to_increments(sandwich, scores, rng, vol_multiplier=multiplier)
-    if condition is not None and condition.targets:
-        paths = apply_condition(paths, Condition(targets=condition.targets), state.factors, state.kinds)
+    paths = impose_targets(paths, condition, state.factors, state.kinds)  # severity move / targets, once
     return {"paths": paths, "scores": scores, "latent_norms": norms.reshape(n, per_path)}
 
 
