@@ -17,8 +17,9 @@ $(VENV)/.test-installed: $(VENV)/.runtime-installed requirements-test.txt
 	VENV=$(VENV) bin/bootstrap-venv requirements-test.txt
 	touch $@
 
-## demo: install, migrate the embedded database, run the main job
+## demo: install (Python packages, Graphviz), migrate the embedded database, run the main job
 demo: $(VENV)/.runtime-installed
+	bin/ensure-tools
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo $(DEMO_ARGS)
 

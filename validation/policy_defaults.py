@@ -33,10 +33,14 @@ BASE = {
     "crisis_loss_quantile": ("max", 0.99, 0.999),
     "coherence_co_move": ("max", 0.05, 0.10), "coherence_floor": ("max", 0.0, 0.01),
     "coherence_ceiling": ("max", 0.0, 0.01), "coherence_non_negative": ("max", 0.0, 0.01),
+    # chi-squared 5 % / 1 % critical values (policy version 2, migration 0003)
+    "kupiec_pof": ("max", 3.841459, 6.634897), "christoffersen_independence": ("max", 3.841459, 6.634897),
+    "christoffersen_cc": ("max", 5.991465, 9.21034),
 }
 TIER_SCALE = {1: 0.8, 2: 1.0, 3: 1.25}
 # Bounds that are probabilities or quantile levels are not scaled.
-UNSCALED = {"crisis_loss_quantile", "coherence_floor", "coherence_ceiling", "coherence_non_negative"}
+UNSCALED = {"crisis_loss_quantile", "coherence_floor", "coherence_ceiling", "coherence_non_negative",
+            "kupiec_pof", "christoffersen_independence", "christoffersen_cc"}
 
 
 def thresholds_for(tier: int) -> dict[str, dict[str, float]]:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from validation.metrics import coherence, crisis, memorisation, multivariate, stylized, temporal, univariate
-from validation.metrics.backtest import var_backtest
+from validation.metrics.backtest import DayAhead, var_backtest
 from validation.metrics.floor import noise_floors
 from validation.metrics.result import MetricResult
 
@@ -39,6 +39,10 @@ class Inputs:
     history: pd.DataFrame | None = None  # dated increments of the whole dataset (crisis windows)
     train_end: dt.date | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    # A conditional model's day-ahead forecasts over the holdout (rolling backtest), and how
+    # ``synthetic`` was obtained when it is not the scenario set as generated (the holdout replay).
+    day_ahead: DayAhead | None = None
+    comparator: Mapping[str, Any] | None = None
 
 
 def check_tiers(tiers: Sequence[str] | None) -> list[str]:
@@ -95,6 +99,9 @@ def statistical(inputs: Inputs, tiers: Sequence[str], *, rng: np.random.Generato
     families = set(config.get("families", []))
     syn, real, factors = inputs.synthetic, inputs.holdout, inputs.factors
     results: list[MetricResult] = []
+    if inputs.comparator:
+        results.append(MetricResult(name="holdout_comparator", tier=next(iter(tiers)), value=float(syn.shape[0]),
+                                    direction="info", details=dict(inputs.comparator)))
     if "univariate" in tiers:
         floors = {name: _floors(inputs, stat, rng, config) for name, (stat, _) in univariate.STATISTICS.items()
                   if name in families}
@@ -119,7 +126,8 @@ def statistical(inputs: Inputs, tiers: Sequence[str], *, rng: np.random.Generato
         results += memorisation.memorisation_metrics(syn, real, factors, training=inputs.train, rng=rng)
     if "risk_backtest" in tiers:
         level = float(inputs.options.get("var_level", 0.99))
-        results += var_backtest(syn, real, reference_weights(inputs), level=level, rng=rng)
+        results += var_backtest(syn, real, reference_weights(inputs), level=level, rng=rng,
+                                day_ahead=inputs.day_ahead)
     if "crisis" in tiers and inputs.history is not None:
         # Only crises after the training window: what the model never saw.
         after = inputs.history[inputs.history.index > pd.Timestamp(inputs.train_end)] if inputs.train_end else None

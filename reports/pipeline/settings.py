@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -136,6 +137,9 @@ def check_settings(config: PipelineSettings) -> None:
             registry.make_config(spec.engine, spec.config)
         except (TypeError, ValueError) as error:
             raise InvalidInput(f"invalid {spec.engine} configuration: {error}") from error
+    if config.render and shutil.which("dot") is None:
+        raise InvalidInput("Graphviz 'dot' is not installed (the PDF's lineage diagram needs it): run "
+                           "'bin/ensure-tools' or 'apt-get install graphviz'")
     if config.fed_dir is not None and not Path(config.fed_dir).is_dir():
         raise InvalidInput(f"--fed-dir {config.fed_dir}: no such directory")
     if config.dataset:

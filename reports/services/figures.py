@@ -90,23 +90,11 @@ CHART_SCENARIOS = 2000
 
 
 def _validation_inputs(run, synthetic: np.ndarray | None):
-    from scenarios import datasets as checks
-    from validation import suite
+    """What the run judged: its holdout replay when it has one (recomputed, deterministic), else the set."""
     from validation.services.runs import load_inputs
 
-    if synthetic is None:
-        return load_inputs(run)
-    # as validation.services.runs.load_inputs, without reading the scenario set a second time
-    increments = load_increments(run.dataset)
-    train_mask, holdout_mask = checks.split_windows(
-        increments.index, train_start=run.train_start, train_end=run.train_end,
-        holdout_start=run.holdout_start, holdout_end=run.holdout_end)
-    factors = list(run.scenario_set.factors)
-    frame = increments[factors]
-    return suite.Inputs(synthetic=synthetic, train=frame[train_mask].to_numpy(),
-                        holdout=frame[holdout_mask].to_numpy(), factors=factors,
-                        kinds=[run.dataset.risk_classes.get(f, "other") for f in factors], history=frame,
-                        train_end=run.train_end, options=run.options)
+    replayed = run.metrics.filter(name="holdout_comparator").exists()
+    return load_inputs(run, replay=replayed, day_ahead=False, synthetic=None if replayed else synthetic)
 
 
 def validation_run_figures(run, *, synthetic: np.ndarray | None = None,
@@ -134,7 +122,10 @@ def validation_run_figures(run, *, synthetic: np.ndarray | None = None,
     figures.append(Figure("correlation", "Correlation of daily increments",
                           charts.correlation_heatmaps(syn, real, factors), caption=caption))
     level = float((run.options or {}).get("var_level", 0.99))
-    png, summary = charts.var_exceedances(syn_all, real, suite.reference_weights(inputs), level=level)
+    backtest = run.metrics.filter(name="var_exceedance_rate").first()
+    var_by_day = (backtest.details or {}).get("var_by_day") if backtest is not None else None
+    png, summary = charts.var_exceedances(syn_all, real, suite.reference_weights(inputs), level=level,
+                                          var_by_day=var_by_day)
     figures.append(Figure("var_exceedance", "VaR exceedances on the holdout", png, data=summary,
                           caption=f"{summary['exceedances']} exceedances in {summary['days']} days "
                                   f"(expected {summary['expected']:.1f})"))

@@ -112,18 +112,28 @@ def _claim_part(run_id: int, part: str, worker: str) -> bool:
     return True
 
 
-def load_inputs(run: ValidationRun) -> suite.Inputs:
+def load_inputs(run: ValidationRun, *, replay: bool = True, day_ahead: bool = True,
+                synthetic: np.ndarray | None = None) -> suite.Inputs:
+    """The suite's inputs; a conditional model's unconditioned set is judged on its holdout replay
+    (``validation.services.replay``) unless ``replay`` is False; ``synthetic``: use these paths as the set's."""
+    from validation.services.replay import holdout_replay
+
     increments = load_increments(run.dataset)
     train_mask, holdout_mask = checks.split_windows(
         increments.index, train_start=run.train_start, train_end=run.train_end,
         holdout_start=run.holdout_start, holdout_end=run.holdout_end)
-    synthetic = scenario_set_array(run.scenario_set)
     factors = list(run.scenario_set.factors)
     frame = increments[factors]
+    forecast = comparator = None
+    replayed = holdout_replay(run, frame, holdout_mask, day_ahead=day_ahead) if replay else None
+    if replayed is not None:
+        synthetic, forecast, comparator = replayed
+    elif synthetic is None:
+        synthetic = scenario_set_array(run.scenario_set)
     return suite.Inputs(synthetic=synthetic, train=frame[train_mask].to_numpy(),
                         holdout=frame[holdout_mask].to_numpy(), factors=factors,
                         kinds=[run.dataset.risk_classes.get(f, "other") for f in factors], history=frame,
-                        train_end=run.train_end, options=run.options)
+                        train_end=run.train_end, options=run.options, day_ahead=forecast, comparator=comparator)
 
 
 def validation_part_execute(run_id: int, part: str, *, worker: str | None = None) -> None:
@@ -134,7 +144,7 @@ def validation_part_execute(run_id: int, part: str, *, worker: str | None = None
         return
     run = ValidationRun.objects.select_related("policy", "scenario_set", "dataset").get(pk=run_id)
     try:
-        inputs = load_inputs(run)
+        inputs = load_inputs(run, day_ahead=part == "statistical")
         rng = np.random.default_rng(np.random.SeedSequence([run.seed, PARTS.index(part)]))
         if part == "statistical":
             results = suite.statistical(inputs, run.tiers, rng=rng, floor_config=run.policy.noise_floor)

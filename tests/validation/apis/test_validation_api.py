@@ -23,7 +23,7 @@ def test_start_read_and_list_validation_runs(api, train, generate, developer, va
     assert {m["tier"] for m in detail["metrics"]} == {"univariate", "temporal"}
     assert all(m["outcome"] in {"PASS", "WARN", "FAIL", "INFO"} for m in detail["metrics"])
     listing = api(auditor).get("/api/v1/validation-runs/", {"model_version": version.pk}).json()
-    assert listing["count"] == 1 and listing["results"][0]["policy"] == f"tier {version.model.tier} v1"
+    assert listing["count"] == 1 and listing["results"][0]["policy"] == f"tier {version.model.tier} v2"
     # a validator does not see a draft's runs; unknown ids are 404; bad tiers 400; no role 403
     assert api(validator).get(f"/api/v1/validation-runs/{run_id}/").status_code == 404
     assert api(developer).get("/api/v1/validation-runs/999/").status_code == 404
