@@ -105,7 +105,8 @@ def statistical(inputs: Inputs, tiers: Sequence[str], *, rng: np.random.Generato
     if "univariate" in tiers:
         floors = {name: _floors(inputs, stat, rng, config) for name, (stat, _) in univariate.STATISTICS.items()
                   if name in families}
-        results += univariate.run_univariate(syn, real, factors, floors=floors, rng=rng)
+        results += univariate.run_univariate(syn, real, factors, floors=floors, rng=rng,
+                                             matched_paths=min(int(config.get("paths", 500)), syn.shape[0]))
     if "multivariate" in tiers and len(factors) > 1:
         floors = {name: _floors(inputs, stat, rng, config) for name, (stat, _) in multivariate.STATISTICS.items()
                   if name in families}

@@ -88,6 +88,8 @@ def step_review(context: Context) -> str:
         if decision == "validate" and role != "crisis":
             version = version_transition(actor=approver, version=version, action="approve",
                                          password=context.password, reason=f"{role} approved for stress testing")
+            version = version_transition(actor=approver, version=version, action="put_in_use",
+                                         reason=f"{role} in use for the regulatory stress submission")
         context.versions[role] = version
         context.decisions[role] = {"validator": decision, "status": version.status,
                                    "signatures": [f"{s.signer_username}: {s.meaning}"
@@ -96,7 +98,7 @@ def step_review(context: Context) -> str:
                                                "severity": f.severity} for f in context.findings],
                                  "decisions": context.decisions}
     approved = [role for role in (s.role for s in context.config.engines)
-                if context.versions[role].status == "approved"]
+                if context.versions[role].status in ("approved", "in_use")]
     context.subject = context.versions[approved[0] if approved else context.config.engines[0].role]
     return "; ".join(f"{role} → {d['status']}" for role, d in context.decisions.items())
 

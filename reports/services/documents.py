@@ -154,6 +154,12 @@ def _progress(report: Report, fraction: float, stage: str) -> None:
     run_state.report_progress(Report, report.pk, fraction=fraction, stage=stage)
 
 
+def _comparator(run) -> dict | None:
+    """How the run obtained the paths it judged, when not the set as generated (the holdout replay)."""
+    row = run.metrics.filter(name="holdout_comparator").first()
+    return row.details if row is not None else None
+
+
 def build_document(report: Report) -> dict[str, Any]:
     """Every stage of the render; returns the PDF and what is recorded about it (nothing stored)."""
     from reports.pdf import context as report_context
@@ -224,7 +230,8 @@ def build_document(report: Report) -> dict[str, Any]:
         "sections": SECTIONS,
         "methodology_figures": with_urls(figures["methodology"]),
         "scenario_blocks": [{"set": s, "figures": with_urls(f)} for s, f in figures["scenarios"]],
-        "validation_blocks": [{"run": r, "figures": with_urls(f)} for r, f in figures["validation"]],
+        "validation_blocks": [{"run": r, "figures": with_urls(f), "comparator": _comparator(r)}
+                              for r, f in figures["validation"]],
         "stress_blocks": [{"stress": s, "shap": e.summary(), "ranked": e.ranked(15),
                            "waterfalls": [{"index": i, "loss": loss, "rank": n + 1,
                                            "top": sorted(zip(e.factors, v, strict=True),

@@ -79,8 +79,14 @@ class Config:
     # "gjr_garch": filter each factor (volatility clustering, multi-day paths); "none": a static copula
     # on the raw increments (iid days) — the like-for-like comparison with plain copula libraries.
     volatility_filter: str = "gjr_garch"
+    # Refit the GJR filter under E[((a + g 1[z<0]) z^2 + b)^2] <= this bound when the free fit exceeds it,
+    # so paths have a finite kurtosis (garch_evt.fourth_moment_factor); None: the free fit.
+    max_fourth_moment_factor: float | None = None
 
     def __post_init__(self) -> None:
+        bound = self.max_fourth_moment_factor
+        if bound is not None and not (isinstance(bound, int | float) and 0.0 < bound < 1.0):
+            raise ValueError(f"max_fourth_moment_factor must lie in (0, 1) or be null, got {bound!r}")
         if self.volatility_filter not in ("gjr_garch", "none"):
             raise ValueError(f"volatility_filter must be 'gjr_garch' or 'none', got {self.volatility_filter!r}")
         if self.family not in FAMILIES:
@@ -208,7 +214,8 @@ def fit(train: np.ndarray, factors: Sequence[str], config: Config, kinds: Sequen
     flags = []
     for j in range(n_factors):
         try:
-            garch = (garch_evt.fit_gjr_garch(array[:, j]) if config.volatility_filter == "gjr_garch"
+            garch = (garch_evt.fit_gjr_garch(array[:, j], max_fourth_moment_factor=config.max_fourth_moment_factor)
+                     if config.volatility_filter == "gjr_garch"
                      else _no_filter(array[:, j]))
             margin = garch_evt.fit_margin(garch.std_resid, config.tail_quantile)
         except ValueError as error:

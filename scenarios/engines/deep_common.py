@@ -94,9 +94,11 @@ class Sandwich:
                       ("params", "scale", "h_history", "h_next", "knots", "tails", "innovation_moments")})
 
 
-def fit_sandwich(train: np.ndarray, tail_quantile: float = 0.1) -> tuple[Sandwich, np.ndarray]:
+def fit_sandwich(train: np.ndarray, tail_quantile: float = 0.1, *,
+                 max_fourth_moment_factor: float | None = None) -> tuple[Sandwich, np.ndarray]:
     """Fit the filter and margins on the training increments; returns (sandwich, Gaussian scores [T, F])."""
-    fits = [garch_evt.fit_gjr_garch(train[:, j]) for j in range(train.shape[1])]
+    fits = [garch_evt.fit_gjr_garch(train[:, j], max_fourth_moment_factor=max_fourth_moment_factor)
+            for j in range(train.shape[1])]
     residuals = np.stack([fit.std_resid for fit in fits], axis=1)
     margins = [garch_evt.fit_margin(residuals[:, j], tail_quantile) for j in range(train.shape[1])]
     scores = np.stack([_gaussian_scores(margins[j], residuals[:, j]) for j in range(train.shape[1])], axis=1)

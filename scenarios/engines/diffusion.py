@@ -127,8 +127,13 @@ class Config:
     eta: float = 0.0
     validation_fraction: float = 0.15
     seed: int = 0
+    # GJR filter of the sandwich refitted under a finite-fourth-moment bound (garch_evt.fit_gjr_garch); None: free
+    max_fourth_moment_factor: float | None = None
 
     def __post_init__(self) -> None:
+        bound = self.max_fourth_moment_factor
+        if bound is not None and not (isinstance(bound, int | float) and 0.0 < bound < 1.0):
+            raise ValueError(f"max_fourth_moment_factor must lie in (0, 1) or be null, got {bound!r}")
         positive = {"window": self.window, "channels": self.channels, "blocks": self.blocks,
                     "time_dim": self.time_dim, "timesteps": self.timesteps, "epochs": self.epochs,
                     "batch_size": self.batch_size, "patience": self.patience, "ddim_steps": self.ddim_steps}
@@ -620,7 +625,7 @@ def fit(train: np.ndarray, factors: Sequence[str], config: Config | None = None,
     array = check_train(train, factors, min_rows=max(30, 2 * config.window))
     if kinds is not None and len(kinds) != len(factors):
         raise ValueError(f"{len(kinds)} kinds for {len(factors)} factors")
-    sandwich, scores = fit_sandwich(array)
+    sandwich, scores = fit_sandwich(array, max_fourth_moment_factor=config.max_fourth_moment_factor)
     data = windows(scores, config.window)
     labels, cond = fit_labels(array, config.window, kinds)
     noise_scale = scores.std(axis=0) if config.schedule == "vol_scaled" else np.ones(len(factors))

@@ -181,8 +181,28 @@ class GarchFit:
     h: np.ndarray  # in-sample conditional variances h_1..h_T (scaled units)
 
 
-def fit_gjr_garch(x: np.ndarray) -> GarchFit:
-    """Fit GJR-GARCH(1,1) with Student-t innovations and a constant mean to a 1-D series."""
+def fourth_moment_factor(params: np.ndarray) -> float:
+    """kappa = E[((alpha + gamma 1[z<0]) z^2 + beta)^2] under the fitted standardised Student-t law.
+
+    The GJR-GARCH(1,1) process has a finite fourth moment iff kappa < 1 (Ling & McAleer 2002,
+    "Stationarity and the existence of moments of a family of GARCH processes", J. Econometrics
+    106:109-117; for symmetric z: E[1[z<0] z^2] = 1/2, E[1[z<0] z^4] = E[z^4]/2, and the
+    standardised t has E[z^4] = 3 (nu - 2) / (nu - 4), infinite for nu <= 4). With kappa >= 1 the
+    simulated paths have no kurtosis: a sample kurtosis of many multi-day paths grows without bound.
+    """
+    _, _, alpha, gamma, beta, nu = (float(v) for v in params)
+    m4 = 3.0 * (nu - 2.0) / (nu - 4.0) if nu > 4.0 else np.inf
+    return beta * beta + 2.0 * beta * (alpha + gamma / 2.0) + (alpha * alpha + alpha * gamma + gamma * gamma / 2.0) * m4
+
+
+def fit_gjr_garch(x: np.ndarray, *, max_fourth_moment_factor: float | None = None) -> GarchFit:
+    """Fit GJR-GARCH(1,1) with Student-t innovations and a constant mean to a 1-D series.
+
+    ``max_fourth_moment_factor`` (e.g. 0.99): when the maximum-likelihood estimate has
+    ``fourth_moment_factor >= `` that bound, the likelihood is maximised again under the constraint
+    ``fourth_moment_factor(params) <= bound`` (SLSQP on arch's log-likelihood with the parameters
+    fixed), so the fitted process has a finite fourth moment.
+    """
     from arch import arch_model
 
     x = np.asarray(x, dtype=np.float64)
@@ -193,20 +213,72 @@ def fit_gjr_garch(x: np.ndarray) -> GarchFit:
     std = float(x.std())
     if not std > 0:
         raise ValueError("GARCH input is constant; a volatility model cannot be fitted")
+    if max_fourth_moment_factor is not None and not 0.0 < max_fourth_moment_factor < 1.0:
+        raise ValueError(f"max_fourth_moment_factor must lie in (0, 1), got {max_fourth_moment_factor}")
     scale = 1.0 / std
     model = arch_model(x * scale, mean="Constant", vol="GARCH", p=1, o=1, q=1, dist="t", rescale=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = model.fit(disp="off", show_warning=False)
-    values = result.params
-    params = np.array([values["mu"], values["omega"], values["alpha[1]"], values["gamma[1]"], values["beta[1]"],
-                       values["nu"]], dtype=np.float64)
+        values = result.params
+        params = np.array([values["mu"], values["omega"], values["alpha[1]"], values["gamma[1]"],
+                           values["beta[1]"], values["nu"]], dtype=np.float64)
+        flag = int(result.convergence_flag)
+        if max_fourth_moment_factor is not None and fourth_moment_factor(params) > max_fourth_moment_factor:
+            params, flag = _constrained_fit(model, params, max_fourth_moment_factor)
+            result = model.fix(params)
     h = np.asarray(result.conditional_volatility, dtype=np.float64) ** 2
     eps = x * scale - params[0]
     mu, omega, alpha, gamma, beta, _ = params
     h_next = float(omega + (alpha + gamma * (eps[-1] < 0)) * eps[-1] ** 2 + beta * h[-1])
     return GarchFit(params=params, scale=scale, h_next=h_next, std_resid=eps / np.sqrt(h),
-                    convergence_flag=int(result.convergence_flag), h=h)
+                    convergence_flag=flag, h=h)
+
+
+def _constrained_fit(model, start: np.ndarray, bound: float) -> tuple[np.ndarray, int]:
+    """Maximum likelihood subject to ``fourth_moment_factor <= bound`` (and nu > 4, where it is finite).
+
+    Start: the free estimate with its shock loadings (alpha, gamma) shrunk by the largest factor that
+    meets the bound, beta raised to keep the persistence alpha + gamma/2 + beta (so the unconditional
+    variance is unchanged); then SLSQP. The better feasible point of the two is returned.
+    """
+    from scipy import optimize
+
+    base = start.copy()
+    base[5] = max(base[5], 5.0)
+    persistence = base[2] + base[3] / 2 + base[4]
+
+    def shrunk(lam: float) -> np.ndarray:
+        p = base.copy()
+        p[2:4] = base[2:4] * lam
+        p[4] = persistence - p[2] - p[3] / 2
+        return p
+
+    lo, hi = 0.0, 1.0  # bisection on the shrink factor: kappa is increasing in it along this path
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if fourth_moment_factor(shrunk(mid)) <= bound else (lo, mid)
+    first = shrunk(lo)
+
+    def nll(p: np.ndarray) -> float:
+        return -float(model.fix(p).loglikelihood)
+
+    bounds = [(None, None), (1e-10, None), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0), (4.05, 500.0)]
+    candidates = [(nll(first), first, 0)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        slsqp = optimize.minimize(nll, first, method="SLSQP", bounds=bounds, options={"maxiter": 300, "ftol": 1e-10},
+                                  constraints=[{"type": "ineq", "fun": lambda p: bound - fourth_moment_factor(p)},
+                                               {"type": "ineq", "fun": lambda p: 0.999999 - (p[2] + p[3] / 2 + p[4])}])
+        # SLSQP's line search can stall on this likelihood; the trust-region method is the fallback.
+        trust = optimize.minimize(nll, first, method="trust-constr", bounds=bounds, options={"maxiter": 2000},
+                                  constraints=[optimize.NonlinearConstraint(fourth_moment_factor, -np.inf, bound)])
+    for out in (slsqp, trust):
+        params = np.asarray(out.x, dtype=np.float64)
+        if np.isfinite(params).all() and fourth_moment_factor(params) <= bound * (1 + 1e-6):
+            candidates.append((nll(params), params, 0 if out.success else int(out.status) or 1))
+    _, params, flag = min(candidates, key=lambda c: c[0])
+    return params, flag
 
 
 def simulate_gjr(params: np.ndarray, h_start: np.ndarray, innovations: np.ndarray) -> np.ndarray:

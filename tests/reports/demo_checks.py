@@ -33,12 +33,12 @@ def check_demo_outcome(summary: dict) -> None:
         version_id = summary["versions"][role]["id"]
         passing = Evidence.objects.filter(version_id=version_id, outcome__in=[Outcome.PASS, Outcome.WARN]).exists()
         assert passing == (outcome in ("PASS", "WARN"))
-        expected = {"validate": {"approved", "validated"}, "request_changes": {"changes_requested"}}
+        expected = {"validate": {"in_use", "validated"}, "request_changes": {"changes_requested"}}
         assert decision["status"] in expected[decision["validator"]]
         signers = dict(Signature.objects.filter(version_id=version_id).values_list("action", "signer_username"))
         assert signers["submit"] == summary["users"]["developer"]
         assert signers[decision["validator"]] == summary["users"]["validator"]
-        if decision["status"] == "approved":
+        if decision["status"] == "in_use":
             assert signers["approve"] == summary["users"]["approver"]
     assert summary["review"]["findings"], "the validator records at least one finding"
 

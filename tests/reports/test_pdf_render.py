@@ -71,6 +71,10 @@ def test_documentation_pdf_holds_every_section_and_key_figure(documented_version
     # the last checkpoint: its signed head, signature and public key
     assert checkpoint.signature in nospace and checkpoint.public_key in nospace and checkpoint.head_hash in nospace
     assert "SR 26-2" in flat and "outside its scope" in flat
+    # the copula's validation was judged on its holdout replay, and the PDF says so with the replay's hash
+    replay = documented_version.validation_run.metrics.get(name="holdout_comparator").details
+    assert "holdout replay: parameters frozen at the training window" in flat
+    assert replay["replay_sha256"] in nospace
     # table cells wrap (and may hyphenate) long words: compare without spaces and hyphens
     assert documented_version.finding.title.replace(" ", "").replace("-", "") in nospace.replace("-", "")
     for signature in version.signatures.all():

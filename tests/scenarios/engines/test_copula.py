@@ -228,3 +228,17 @@ def test_static_mode_reproduces_the_raw_correlation_and_margins():
     assert abs(lag1) < 0.03
     with pytest.raises(ValueError, match="volatility_filter"):
         copula.Config(volatility_filter="kalman")
+
+
+@pytest.mark.parametrize("bound", [0.0, 1.0, 1.5, "0.9"])
+def test_a_fourth_moment_bound_outside_0_1_is_refused(bound):
+    with pytest.raises(ValueError, match="max_fourth_moment_factor"):
+        copula.Config(max_fourth_moment_factor=bound)
+
+
+def test_the_fourth_moment_bound_reaches_every_factors_filter():
+    rng = np.random.default_rng(3)
+    train = rng.standard_t(5, size=(1500, 2)) * 0.01
+    state = copula.fit(train, ["a", "b"], copula.Config(max_fourth_moment_factor=0.9))
+    for params in state.arrays["garch_params"]:
+        assert garch_evt.fourth_moment_factor(params) <= 0.9 * (1 + 1e-6)

@@ -402,3 +402,17 @@ def test_each_severity_is_applied_once_on_the_real_panel():
         np.testing.assert_allclose(median_moves, level.equity_move, atol=1e-9)
         vols.append(ratio)
     assert vols == sorted(vols)
+
+
+def test_the_fourth_moment_bound_reaches_the_sandwich_filter():
+    from scenarios.engines import garch_evt
+    from scenarios.engines.deep_common import Sandwich
+
+    with pytest.raises(ValueError, match="max_fourth_moment_factor"):
+        diffusion.Config(max_fourth_moment_factor=1.0)
+    train = np.random.default_rng(4).standard_t(5, size=(600, 2)) * 0.01
+    config = diffusion.Config(window=8, channels=8, time_dim=8, blocks=1, epochs=1, timesteps=20, ddim_steps=5,
+                              max_fourth_moment_factor=0.9)
+    state = diffusion.fit(train, ["a", "b"], config)
+    for params in Sandwich.from_arrays(state.arrays).params:
+        assert garch_evt.fourth_moment_factor(params) <= 0.9 * (1 + 1e-6)

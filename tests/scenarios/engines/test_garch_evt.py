@@ -136,3 +136,34 @@ def test_bad_margin_inputs_raise():
         garch_evt.fit_margin(np.arange(20.0), tail_quantile=0.1)
     with pytest.raises(ValueError, match="non-finite"):
         garch_evt.fit_margin(np.array([0.0, np.inf] * 50))
+
+
+def test_fourth_moment_factor_matches_monte_carlo():
+    """Oracle: E[((alpha + gamma 1[z<0]) z^2 + beta)^2] by simulation of the standardised Student-t."""
+    params = np.array([0.02, 0.01, 0.03, 0.12, 0.9, 9.0])
+    nu = params[5]
+    z = stats.t.rvs(nu, size=4_000_000, random_state=np.random.default_rng(0)) * np.sqrt((nu - 2) / nu)
+    monte_carlo = np.mean(((params[2] + params[3] * (z < 0)) * z * z + params[4]) ** 2)
+    assert garch_evt.fourth_moment_factor(params) == pytest.approx(monte_carlo, rel=2e-3)
+    assert garch_evt.fourth_moment_factor(np.array([0, 0.01, 0.05, 0.1, 0.9, 4.0])) == np.inf
+
+
+def test_constrained_fit_meets_the_bound_at_a_small_likelihood_cost():
+    from arch.data import sp500
+
+    x = np.log(sp500.load()["Adj Close"]).diff().dropna().to_numpy()[:4000]
+    free = garch_evt.fit_gjr_garch(x)
+    assert garch_evt.fourth_moment_factor(free.params) > 0.99  # S&P 500 1999-2014: no finite 4th moment
+    bounded = garch_evt.fit_gjr_garch(x, max_fourth_moment_factor=0.99)
+    assert garch_evt.fourth_moment_factor(bounded.params) <= 0.99 * (1 + 1e-6)
+    model = arch_model(x * free.scale, mean="Constant", vol="GARCH", p=1, o=1, q=1, dist="t", rescale=False)
+    free_ll, bounded_ll = model.fix(free.params).loglikelihood, model.fix(bounded.params).loglikelihood
+    assert free_ll - 10 < bounded_ll <= free_ll + 1e-6
+    # the filter, residuals and h_next are those of the bounded parameters
+    np.testing.assert_allclose(bounded.h, np.asarray(model.fix(bounded.params).conditional_volatility) ** 2)
+    # a fit already inside the bound is left alone
+    same = garch_evt.fit_gjr_garch(x, max_fourth_moment_factor=0.999999)
+    if garch_evt.fourth_moment_factor(free.params) <= 0.999999:
+        np.testing.assert_array_equal(same.params, free.params)
+    with pytest.raises(ValueError, match="max_fourth_moment_factor"):
+        garch_evt.fit_gjr_garch(x, max_fourth_moment_factor=1.5)

@@ -47,9 +47,11 @@ def test_policies_are_versioned_and_admin_only(api, make_user, developer):
                           format="json")
     assert nan.status_code == 400
     created = api(admin).post("/api/v1/validation-policies/", change, format="json")
-    assert created.status_code == 201 and created.json()["version"] == 2
+    # version 2 is migration 0003's (graded backtest bounds); an admin's change is the next version
+    assert created.status_code == 201 and created.json()["version"] == 3
     assert created.json()["thresholds"]["ks_daily"] == {"threshold": 0.04, "warn": 0.08}
     assert created.json()["thresholds"]["mmd2_daily"]  # the rest carried over
+    assert created.json()["thresholds"]["christoffersen_cc"] == {"threshold": 5.991465, "warn": 9.21034}
     from governance.models import AuditEvent
 
     assert AuditEvent.objects.filter(action="validation_policy.updated", reason="tighter KS").exists()

@@ -202,3 +202,25 @@ def test_run_univariate_covers_every_family_and_stays_fast():
     assert elapsed < 60  # a sanity bound, not a benchmark (see bench/)
     with pytest.raises(ValueError, match="unknown families"):
         uni.run_univariate(synthetic, real, factors, floors={"nope": []})
+
+
+def test_higher_moments_are_compared_at_the_floors_sample_size():
+    """Skew and kurtosis: the median over disjoint subsamples of ``matched_paths`` paths (scipy oracle)."""
+    sps, moments = stats, uni.moments
+    rng = np.random.default_rng(5)
+    synthetic = rng.standard_t(3, size=(2000, 5, 2))
+    real = rng.standard_t(5, size=(400, 2))
+    results = {(r.name, r.factor): r for r in moments(synthetic, real, ["a", "b"], matched_paths=500)}
+    daily = [sps.kurtosis(synthetic[i * 500:(i + 1) * 500].reshape(-1, 2), axis=0) for i in range(4)]
+    expected = np.median(daily, axis=0) - sps.kurtosis(real, axis=0)
+    for f, factor in enumerate(["a", "b"]):
+        result = results[("kurt_diff_daily", factor)]
+        assert result.value == pytest.approx(expected[f], rel=1e-9)
+        assert result.details["full_sample_value"] == pytest.approx(
+            sps.kurtosis(synthetic.reshape(-1, 2), axis=0)[f] - sps.kurtosis(real, axis=0)[f], rel=1e-9)
+        assert result.details["subsamples"] == 4
+        # the mean and volatility still use every path
+        assert "matched_paths" not in results[("vol_rel_diff_daily", factor)].details
+    unmatched = {(r.name, r.factor): r for r in moments(synthetic, real, ["a", "b"])}
+    assert unmatched[("kurt_diff_daily", "a")].value == pytest.approx(
+        results[("kurt_diff_daily", "a")].details["full_sample_value"])
