@@ -92,7 +92,7 @@ def celery_config(env: Mapping[str, str], longest_task_seconds: int) -> dict:
         config["broker_transport_options"] = {"visibility_timeout": longest_task_seconds + 3600}
         config["task_always_eager"] = False
     else:
-        config["broker_url"] = "memory://"
+        config["broker_url"] = "memory://localhost/"  # a hostname, or kombu warns on every connection
         config["task_always_eager"] = True
         config["task_eager_propagates"] = True
     return config

@@ -20,6 +20,11 @@ import pyarrow.parquet as pq
 
 from scenarios.datasets import FORMULA_PREFIXES
 
+# Parquet read in the calling thread: pyarrow's background reader threads can abort the interpreter at
+# exit ("terminate called without an active exception", apache/arrow#34314), seen here intermittently in
+# the command-line tools; these files are small, so nothing is lost.
+SINGLE_THREADED = {"use_threads": False, "pre_buffer": False}
+
 
 class ScenarioFileError(ValueError):
     """A scenario file does not follow the format; the message says where."""
@@ -49,7 +54,7 @@ def canonical_bytes(array: np.ndarray, factors: Sequence[str]) -> bytes:
 
 
 def read_canonical(data: bytes) -> tuple[np.ndarray, list[str]]:
-    return from_long(pq.read_table(io.BytesIO(data)).to_pandas())
+    return from_long(pq.read_table(io.BytesIO(data), **SINGLE_THREADED).to_pandas())
 
 
 def from_long(frame: pd.DataFrame, expected_factors: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
@@ -117,7 +122,7 @@ def read_scenario_file(data: bytes, *, filename: str, factors: Sequence[str] | N
                 raise ScenarioFileError(f".npy must be [n, horizon, {len(factors)}], got {list(array.shape)}")
             frame = to_long(np.asarray(array, dtype=np.float64), factors)
         elif name.endswith(".parquet"):
-            frame = pq.read_table(io.BytesIO(data)).to_pandas()
+            frame = pq.read_table(io.BytesIO(data), **SINGLE_THREADED).to_pandas()
         elif name.endswith(".csv"):
             frame = pd.read_csv(io.BytesIO(data))
         else:

@@ -261,6 +261,21 @@ def impose_targets(paths: np.ndarray, condition: Condition | None, factors: Sequ
     return apply_condition(paths, targets_only, factors, kinds)
 
 
+def match_reference_scale(scores: np.ndarray, reference: np.ndarray, clip: float) -> np.ndarray:
+    """Scores [..., F] standardised per factor to the mean and standard deviation of ``reference`` [..., F].
+
+    For engines whose severity changes *which* windows are drawn (a latent tail, a class the network
+    was trained on): the windows' patterns stay (temporal shape, cross-factor dependence, which days
+    are extreme), while the class-level drift and scale are removed — the severity's volatility
+    multiplier sets the magnitude once, in the GARCH recursion (``scores_to_increments``), and its
+    equity move is imposed once, by ``impose_targets``."""
+    axes = tuple(range(scores.ndim - 1))
+    ref_axes = tuple(range(reference.ndim - 1))
+    std = scores.std(axis=axes)
+    scaled = (scores - scores.mean(axis=axes)) * (reference.std(axis=ref_axes) / np.where(std > 0, std, 1.0))
+    return np.clip(scaled + reference.mean(axis=ref_axes), -clip, clip)
+
+
 # ── training ────────────────────────────────────────────────────────────────────────────────
 @dataclass
 class Prepared:

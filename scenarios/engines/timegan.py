@@ -23,8 +23,11 @@ structure across factors and days.
 (deep_common.fit_labels, ``COND_DIM`` wide) is concatenated to the generator's, supervisor's and
 discriminator's inputs at every step. With probability ``cond_dropout`` a training window's
 vector is replaced by the null (all-zero) vector, so unconditioned sampling uses that vector.
-A severity or ``vol_multiplier`` also scales the GARCH volatility in ``scores_to_increments``;
-explicit targets are met afterwards with base.apply_condition (targets only).
+A severity is applied once: the networks are asked for its class's shape only
+(``condition_vector(..., shape_only=True)``), the windows are standardised to the unconditioned
+mixture's mean and standard deviation (``deep_common.match_reference_scale``), the severity's (or an
+explicit) ``vol_multiplier`` scales the GARCH volatility in ``scores_to_increments``, and its equity
+move and explicit targets are imposed by ``deep_common.impose_targets``.
 
 Safeguards of ours (not in the paper), because the default configuration *exploded* on the real
 S&P 500 / NASDAQ / WTI panel (daily vol ×3, excess kurtosis 384, a 169 % one-day move): after a
@@ -59,12 +62,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from scenarios.engines import deep_common as dc
-from scenarios.engines.base import SEVERITIES, Condition, FittedState, apply_condition, check_sample_args, check_train
+from scenarios.engines.base import SEVERITIES, Condition, FittedState, check_sample_args, check_train
 
 ENGINE = "timegan"
 PHASES = ("embedding", "supervised", "joint")
 SAMPLE_CHUNK = 8192  # windows generated per forward pass (memory bound, not a statistical choice)
 SCORE_CLIP = dc.SCORE_CLIP
+REFERENCE_WINDOWS = 4096  # unconditioned windows that fix the scale of a severity's windows
 # 1: scores standardised with the mean/std of null-vector draws ("calibration" [2, F]);
 # 2: deep_common's score calibration fitted on draws with the training conditions, and
 #    unconditioned sampling draws its condition vectors from the training windows'.
@@ -505,24 +509,35 @@ def sample(state: FittedState, n: int, horizon: int, condition: Condition | None
     labels = dc.Labels.from_arrays(state.arrays)
     sandwich = dc.Sandwich.from_arrays(state.arrays)
     # The labels describe windows of the engine's length, so targets are rescaled to one window.
-    vector = dc.condition_vector(labels, condition, state.factors, state.kinds, config.window)
+    # Asked for the class's shape only: the severity's magnitude is applied once, by the GARCH recursion
+    # (vol multiplier) and impose_targets (equity move), after the scores are standardised to the
+    # unconditioned mixture's (deep_common.match_reference_scale).
+    vector = dc.condition_vector(labels, condition, state.factors, state.kinds, config.window, shape_only=True)
+    conditioned = vector is not None
     if vector is not None:
         low, high = state.arrays["label_range"]
         vector[len(SEVERITIES):] = np.clip(vector[len(SEVERITIES):], low[len(SEVERITIES):], high[len(SEVERITIES):])
     per_path = -(-int(horizon) // config.window)
     n_windows = int(n) * per_path
     generator = dc.torch_generator(rng, device)
-    if vector is None and "train_conditions" in state.arrays and net.cond_dim:
-        # Unconditioned = the mixture over the training windows' conditions (the null vector is seen
-        # in only cond_dropout of the training batches, too rarely to be trusted on its own).
-        train_cond = state.arrays["train_conditions"]
-        vector = train_cond[rng.integers(0, train_cond.shape[0], n_windows)]
+    mixture = "train_conditions" in state.arrays and net.cond_dim
+    if vector is None and mixture:
+        vector = _mixture_conditions(state, n_windows, rng)
     scores = _calibrate(state, sample_scores(net, config, n_windows, vector, generator, device), rng)
+    if conditioned:
+        count = min(n_windows, REFERENCE_WINDOWS)
+        reference = _calibrate(state, sample_scores(net, config, count, _mixture_conditions(state, count, rng)
+                                                    if mixture else None, generator, device), rng)
+        scores = dc.match_reference_scale(scores, reference, SCORE_CLIP)
     scores = scores.reshape(int(n), per_path * config.window, -1)[:, : int(horizon)]
     scores = np.clip(scores, -SCORE_CLIP, SCORE_CLIP)
     multiplier = condition.effective_vol_multiplier if condition is not None else 1.0
     paths = dc.scores_to_increments(sandwich, scores, rng, vol_multiplier=multiplier, start=config.start)
-    if condition is not None and condition.targets:
-        # Volatility is already in the GARCH recursion: only the explicit targets remain.
-        paths = apply_condition(paths, Condition(targets=condition.targets), state.factors, state.kinds)
-    return paths
+    return dc.impose_targets(paths, condition, state.factors, state.kinds)
+
+
+def _mixture_conditions(state: FittedState, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Unconditioned = the mixture over the training windows' conditions (the null vector is seen in
+    only cond_dropout of the training batches, too rarely to be trusted on its own)."""
+    train_cond = state.arrays["train_conditions"]
+    return train_cond[rng.integers(0, train_cond.shape[0], count)]

@@ -36,7 +36,13 @@ the prior *conditioned on lying in its tail* {‖z‖² ≥ F⁻¹_{χ²_d}(q_s)
     V ~ U(q_s, 1),   r = sqrt(F⁻¹_{χ²_d}(V)),   u = ε / ‖ε‖ with ε ~ N(0, I_d),   z = r · u,
 
 which is exact (the truncated-radius law times the uniform direction). The decoder receives this z
-together with the severity's condition vector. A condition without a severity (only a
+together with the severity's condition vector (asked for the class's shape only). The tail latent
+chooses *which* patterns (the rare configurations of the latent space); the magnitude is the
+severity's volatility multiplier alone, applied once in the GARCH recursion: the decoded tail
+windows are standardised per factor to the mean and standard deviation of prior-latent windows decoded with the same
+condition vector in the same call (``deep_common.match_reference_scale``). Without that the tail radius inflated the
+scores on top of the multiplier (severe gave 2.9× the unconditioned volatility instead of 2×).
+A condition without a severity (only a
 ``vol_multiplier`` or targets) and unconditioned sampling draw z ~ N(0, I); unconditioned sampling
 uses the null condition vector. Then, outside the network, the severity's (or the explicit)
 ``vol_multiplier`` scales the GARCH recursion in ``scores_to_increments`` and explicit targets are
@@ -90,6 +96,7 @@ from scenarios.engines.deep_common import (
     impose_targets,
     init_module,
     load_module_arrays,
+    match_reference_scale,
     module_to_arrays,
     pick_device,
     prepare,
@@ -103,6 +110,7 @@ ARCHITECTURES = ("beta_vae", "time_causal")
 ENCODERS = ("mlp", "conv")
 LOGVAR_RANGE = (-7.0, 4.0)  # clamp of decoder log-variances: keeps the NLL finite early in training
 SAMPLE_CHUNK = 8192  # windows generated per forward pass (fixed: the chunking is part of the RNG stream)
+PRIOR_REFERENCE = 4096  # prior windows decoded to fix the scale of severity-conditioned tail windows
 # The sandwich's training scores lie within ±Φ⁻¹(1 − 10⁻⁶) (deep_common clips the margin CDF there); generated
 # scores are clipped to the same support, so the GPD tails are never extrapolated past what was fitted.
 SCORE_LIMIT = float(stats.norm.ppf(1 - 1e-6))
@@ -426,6 +434,11 @@ def sample_detail(state: FittedState, n: int, horizon: int, condition: Condition
     windows_, norms = _generate_windows(model, config, total, vector, severity, generator)
     if "calibration.matrix" in state.arrays:  # states saved before the calibration existed have none
         windows_ = np.clip(calibrate_scores(state.arrays, windows_, rng), -SCORE_CLIP, SCORE_CLIP)
+    if severity is not None:
+        reference, _ = _generate_windows(model, config, min(total, PRIOR_REFERENCE), vector, None, generator)
+        if "calibration.matrix" in state.arrays:
+            reference = np.clip(calibrate_scores(state.arrays, reference, rng), -SCORE_CLIP, SCORE_CLIP)
+        windows_ = match_reference_scale(windows_, reference, SCORE_CLIP)
     n_factors = len(state.factors)
     scores = windows_.reshape(n, per_path * config.window, n_factors)[:, :horizon]
     multiplier = condition.effective_vol_multiplier if condition is not None else 1.0

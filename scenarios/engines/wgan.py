@@ -37,9 +37,12 @@ deterministic given the weights. The best generator (lowest criterion) is kept.
 
 Sampling: ``ceil(horizon / window)`` independent generated windows of scores are concatenated,
 cut to ``horizon`` and mapped through ``scores_to_increments`` over the whole horizon with the
-condition's volatility multiplier (every day's GARCH volatility m times higher). Targets (explicit,
-or severity-implied equity drawdowns when factor kinds are known) are then applied with
-``base.apply_condition`` with the volatility multiplier set to 1 (already in the paths).
+condition's volatility multiplier (every day's GARCH volatility m times higher). A severity is
+applied once: the generator is asked for the class's *shape* only (``condition_vector(...,
+shape_only=True)``), its windows are standardised per factor to the mean and standard deviation
+of null-condition windows (``deep_common.match_reference_scale``), the multiplier sets the
+magnitude, and the equity move and explicit targets are imposed by ``deep_common.impose_targets``
+(a drift on the median cumulative move).
 
 Cost: the default config (1000 generator steps × 5 critic steps, batch 64, 32 channels) takes
 about 0.15 s of CPU per generator step, i.e. ≲ 3 minutes on 2 CPU cores for ~4,000 days × 3
@@ -61,7 +64,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from scenarios.engines.base import Condition, FittedState, apply_condition, check_sample_args, check_train
+from scenarios.engines.base import Condition, FittedState, check_sample_args, check_train
 from scenarios.engines.deep_common import (
     COND_DIM,
     SCORE_CLIP,
@@ -75,8 +78,10 @@ from scenarios.engines.deep_common import (
     draw_for_calibration,
     fit_labels,
     fit_sandwich,
+    impose_targets,
     init_module,
     load_module_arrays,
+    match_reference_scale,
     module_to_arrays,
     pick_device,
     report,
@@ -87,6 +92,7 @@ from scenarios.engines.deep_common import (
 )
 
 ENGINE = "wgan_gp"
+REFERENCE_WINDOWS = 4096  # null-condition windows that fix the scale of a severity's windows
 MIN_ROWS = 100
 START_VARIANCE = ("historical", "last")
 _SAMPLE_CHUNK = 4096  # windows generated per forward pass at sampling time
@@ -422,17 +428,20 @@ def sample(state: FittedState, n: int, horizon: int, condition: Condition | None
     labels = Labels.from_arrays(state.arrays)
     sandwich = Sandwich.from_arrays(state.arrays)
     # The network was trained on window-length labels: targets are rescaled to one window.
-    cond = condition_vector(labels, condition, state.factors, state.kinds, config.window)
+    # The network is asked for the class's shape only; the severity's magnitude is applied once, by the
+    # GARCH recursion (vol multiplier) and impose_targets (equity move).
+    cond = condition_vector(labels, condition, state.factors, state.kinds, config.window, shape_only=True)
     per_path = -(-horizon // config.window)
     torch_rng = torch_generator(rng, device)
     scores = sample_scores(generator, config, n * per_path, cond, torch_rng, device)
     if "calibration.matrix" in state.arrays:
         scores = np.clip(calibrate_scores(state.arrays, scores, rng), -SCORE_CLIP, SCORE_CLIP)
+    if cond is not None:
+        reference = sample_scores(generator, config, min(n * per_path, REFERENCE_WINDOWS), None, torch_rng, device)
+        if "calibration.matrix" in state.arrays:
+            reference = np.clip(calibrate_scores(state.arrays, reference, rng), -SCORE_CLIP, SCORE_CLIP)
+        scores = match_reference_scale(scores, reference, SCORE_CLIP)
     scores = scores.reshape(n, per_path * config.window, len(state.factors))[:, :horizon]
     mult = condition.effective_vol_multiplier if condition is not None else 1.0
     paths = scores_to_increments(sandwich, scores, rng, vol_multiplier=mult, start=config.start_variance)
-    if condition is None:
-        return paths
-    targets_only = Condition(severity=condition.severity, vol_multiplier=1.0, targets=condition.targets,
-                             extra=condition.extra)
-    return apply_condition(paths, targets_only, state.factors, state.kinds)
+    return impose_targets(paths, condition, state.factors, state.kinds)

@@ -102,3 +102,22 @@ def assert_tails_reproduced(sample, real: np.ndarray, factors: list[str], *, kur
     table = {k: np.round(np.asarray(v, dtype=float), 3).tolist() for k, v in report.items()}
     assert not failures, f"tails not reproduced: {failures}\n{table}"
     return report
+
+
+def assert_severity_applied_once(sample, *, rel: float = 0.3) -> list[float]:
+    """``sample(n, horizon, condition, rng)`` on the real panel: for moderate/severe/extreme the realised
+    equity vol ratio to unconditioned paths is the documented multiplier (within ``rel``), increasing,
+    and the equity median 20-day move is the documented drawdown (a severity applied once)."""
+    from scenarios.engines.base import SEVERITY_LEVELS, Condition
+
+    base = sample(2000, 20, None, np.random.default_rng(0))
+    ratios = []
+    for severity in ("moderate", "severe", "extreme"):
+        level = SEVERITY_LEVELS[severity]
+        paths = sample(2000, 20, Condition(severity=severity), np.random.default_rng(0))
+        ratio = float(paths[:, :, :2].std() / base[:, :, :2].std())
+        assert abs(ratio / level.vol_multiplier - 1.0) <= rel, (severity, ratio, level.vol_multiplier)
+        np.testing.assert_allclose(np.median(paths[:, :, :2].sum(axis=1), axis=0), level.equity_move, atol=1e-9)
+        ratios.append(ratio)
+    assert ratios == sorted(ratios), ratios
+    return ratios

@@ -152,11 +152,22 @@ def test_bad_inputs_raise_value_errors(train, fitted):
 
 # ── tails by design, on the real S&P 500 / NASDAQ / WTI panel (see deep_tails) ────────────────
 @pytest.mark.slow
-def test_tails_of_the_real_panel_are_reproduced():
+def test_tails_of_the_real_panel_are_reproduced(panel_state):
+    real, factors, state = panel_state
+    deep_tails.assert_tails_reproduced(lambda n, h, rng: lt.sample(state, n, h, None, rng), real, factors)
+
+
+@pytest.mark.slow
+def test_each_severity_is_applied_once_on_the_real_panel(panel_state):
+    _, _, state = panel_state
+    deep_tails.assert_severity_applied_once(lambda n, h, condition, rng: lt.sample(state, n, h, condition, rng))
+
+
+@pytest.fixture(scope="module")
+def panel_state():
     real, factors = deep_tails.panel()
     config = lt.Config(epochs=12, hidden=24, feedforward=48, transformer_layers=1)
-    state = lt.fit(real, factors, config, kinds=deep_tails.KINDS, device="cpu")
-    deep_tails.assert_tails_reproduced(lambda n, h, rng: lt.sample(state, n, h, None, rng), real, factors)
+    return real, factors, lt.fit(real, factors, config, kinds=deep_tails.KINDS, device="cpu")
 
 
 @pytest.mark.parametrize("horizon", [4, 10, 23])  # shorter than, equal to and beyond the window of 10

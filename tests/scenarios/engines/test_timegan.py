@@ -216,6 +216,12 @@ def panel_state():
 
 
 @pytest.mark.slow
+def test_each_severity_is_applied_once_on_the_real_panel(panel_state):
+    _, _, state = panel_state
+    deep_tails.assert_severity_applied_once(lambda n, h, condition, rng: timegan.sample(state, n, h, condition, rng))
+
+
+@pytest.mark.slow
 def test_default_config_gives_sane_paths_on_the_real_panel(panel_state):
     real, factors, state = panel_state
     paths = timegan.sample(state, 2000, 20, None, np.random.default_rng(0))

@@ -220,8 +220,19 @@ def test_bad_inputs_raise(toy, toy_state):
 
 # ── tails by design, on the real S&P 500 / NASDAQ / WTI panel (see deep_tails) ────────────────
 @pytest.mark.slow
-def test_tails_of_the_real_panel_are_reproduced():
+def test_tails_of_the_real_panel_are_reproduced(panel_state):
+    real, factors, state = panel_state
+    deep_tails.assert_tails_reproduced(lambda n, h, rng: wgan.sample(state, n, h, None, rng), real, factors)
+
+
+@pytest.mark.slow
+def test_each_severity_is_applied_once_on_the_real_panel(panel_state):
+    _, _, state = panel_state
+    deep_tails.assert_severity_applied_once(lambda n, h, condition, rng: wgan.sample(state, n, h, condition, rng))
+
+
+@pytest.fixture(scope="module")
+def panel_state():
     real, factors = deep_tails.panel()
     config = wgan.Config(iterations=300, channels=16, critic_channels=16)
-    state = wgan.fit(real, factors, config, kinds=deep_tails.KINDS, device="cpu")
-    deep_tails.assert_tails_reproduced(lambda n, h, rng: wgan.sample(state, n, h, None, rng), real, factors)
+    return real, factors, wgan.fit(real, factors, config, kinds=deep_tails.KINDS, device="cpu")

@@ -63,7 +63,7 @@ class Command(BaseCommand):
             if not path.is_file():
                 raise BadInput(f"{path}: no such file")
         if history_path.suffix.lower() == ".parquet":
-            raw = pd.read_parquet(history_path)
+            raw = pd.read_parquet(history_path, **scenario_files.SINGLE_THREADED)
         else:
             raw = pd.read_csv(history_path, dtype=str, keep_default_na=False, na_values=["", "NA", "NaN", "."])
         checked = checks.check_table(raw, date_column=o["date_column"], nan_policy="drop")
