@@ -134,3 +134,20 @@ def test_a_version_whose_evidence_passes_is_validated_and_approved_by_three_peop
                   .values_list("action", "signer_username"))
     assert signed == {"submit": "demo-developer", "validate": "demo-validator", "approve": "demo-approver"}
     assert "report" not in summary and summary["audit"]["ok"]
+
+
+def test_a_missing_graphviz_is_refused_before_anything_is_written(monkeypatch):
+    """The PDF's lineage diagram needs Graphviz: without ``dot`` the pipeline stops up front and says how
+    to install it (make demo runs bin/ensure-tools), instead of failing at the report step."""
+    import shutil
+
+    from governance.errors import InvalidInput
+    from reports.pipeline import settings as pipeline_settings
+
+    real_which = shutil.which
+    monkeypatch.setattr(pipeline_settings.shutil, "which", lambda name: None if name == "dot" else real_which(name))
+    config = pipeline.PipelineSettings(engines=(pipeline.EngineSpec("champion", "garch_evt_copula", {}, "1.0.0"),))
+    with pytest.raises(InvalidInput, match="bin/ensure-tools"):
+        pipeline.check_settings(config)
+    assert not Dataset.objects.exists() and not TrainingRun.objects.exists()
+    pipeline.check_settings(pipeline.PipelineSettings(engines=config.engines, render=False))  # no PDF, no need
