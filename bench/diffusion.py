@@ -162,11 +162,9 @@ def _holdout_replay(state: FittedState, n: int, horizon: int):
     returns = np.diff(np.log(prices.to_numpy()), axis=0)
     dates = prices.index[1:]
     after = returns[(dates > "2014-12-31") & (dates <= "2018-12-31")]
-    starts = replay.day_ahead_variances(state, after)  # the holdout is every day after the window here
-    paths = diffusion.sample(replay.reconditioned(state, starts), n, horizon, None, np.random.default_rng(0))
-    unit = diffusion.sample(replay.unit_start(state), n, 1, None, np.random.default_rng(1))
-    mean, scale = replay.scaled_mean_and_scale(state)
-    return paths, DayAhead(mean, np.sqrt(starts) / scale, replay.day_one_innovations(unit, state))
+    # the holdout is every day after the window here
+    replayed = replay.holdout_replay(state, after, np.arange(after.shape[0]), n=n, horizon=horizon, seed=0)
+    return replayed.paths, DayAhead(replayed.mean, replayed.sigma, replayed.innovations)
 
 
 def diffusion_training(quick: bool) -> dict:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -117,3 +118,31 @@ def holdout_positions(dates: Sequence, holdout_start, holdout_end) -> np.ndarray
     if holdout_end is not None:
         mask &= dates <= np.datetime64(holdout_end)
     return np.flatnonzero(mask)
+
+
+@dataclass(frozen=True)
+class Replay:
+    paths: np.ndarray  # [n, horizon, F] started from the filter states of the holdout days
+    start_variances: np.ndarray  # [T_holdout, F] scaled units
+    mean: np.ndarray  # [F] conditional mean, data units
+    sigma: np.ndarray  # [T_holdout, F] day-ahead volatility, data units
+    innovations: np.ndarray | None  # [n, F] standardised day-one innovations (None: not asked for)
+
+
+def holdout_replay(state: FittedState, after: np.ndarray, positions: np.ndarray, *, n: int, horizon: int,
+                   seed: int, day_ahead: bool = True) -> Replay:
+    """The replay of ``state`` over the holdout days ``positions`` of ``after`` (see the module docstring),
+    sampled with ``seed`` (paths) and ``seed + 1`` (day-one innovations)."""
+    from scenarios.engines import registry
+
+    starts = day_ahead_variances(state, after)[np.asarray(positions)]
+    paths = registry.sample_engine(reconditioned(state, starts), n=n, horizon=horizon, condition=None, seed=seed)
+    if not np.isfinite(paths).all():
+        raise ValueError(f"the {state.engine} holdout replay produced non-finite increments")
+    mean, scale = scaled_mean_and_scale(state)
+    innovations = None
+    if day_ahead:
+        unit = registry.sample_engine(unit_start(state), n=n, horizon=1, condition=None, seed=seed + 1)
+        innovations = day_one_innovations(unit, state)
+    return Replay(paths=paths, start_variances=starts, mean=mean, sigma=np.sqrt(starts) / scale,
+                  innovations=innovations)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from governance.canonical import sha256_hex
-from scenarios.engines import registry, replay
+from scenarios.engines import replay
 from scenarios.services.runs import load_checkpoint
 from validation.metrics.backtest import DayAhead
 
@@ -45,27 +45,20 @@ def holdout_replay(run, frame: pd.DataFrame, holdout_mask: np.ndarray, *, day_ah
     if run.holdout_end is not None:
         after_mask &= frame.index <= pd.Timestamp(run.holdout_end)
     after = frame.loc[after_mask, list(state.factors)]
-    variances = replay.day_ahead_variances(state, after.to_numpy())
     positions = replay.holdout_positions(after.index.to_numpy(), pd.Timestamp(run.holdout_start),
                                          pd.Timestamp(run.holdout_end) if run.holdout_end else None)
     if positions.size != int(holdout_mask.sum()):
         raise ValueError("the holdout's days are not the days after the training window it was filtered on")
-    starts = variances[positions]
-    paths = registry.sample_engine(replay.reconditioned(state, starts), n=scenario_set.n_scenarios,
-                                   horizon=scenario_set.horizon, condition=None, seed=run.seed)
-    if not np.isfinite(paths).all():
-        raise ValueError(f"the {state.engine} holdout replay produced non-finite increments")
+    replayed = replay.holdout_replay(state, after.to_numpy(), positions, n=scenario_set.n_scenarios,
+                                     horizon=scenario_set.horizon, seed=run.seed, day_ahead=day_ahead)
+    paths = replayed.paths
     comparator = {"method": METHOD, "engine": state.engine, "scenarios": int(paths.shape[0]),
-                  "horizon": int(paths.shape[1]), "start_days": int(starts.shape[0]),
+                  "horizon": int(paths.shape[1]), "start_days": int(positions.size),
                   "filtered_days": int(after.shape[0]), "seed": int(run.seed),
                   "replay_sha256": sha256_hex(np.ascontiguousarray(paths, dtype=np.float64).tobytes()),
                   "scenario_set_sha256": scenario_set.sha256}
     forecast = None
     if day_ahead:
-        unit = registry.sample_engine(replay.unit_start(state), n=scenario_set.n_scenarios, horizon=1,
-                                      condition=None, seed=run.seed + 1)
-        mean, scale = replay.scaled_mean_and_scale(state)
-        forecast = DayAhead(mean=mean, sigma=np.sqrt(starts) / scale,
-                            innovations=replay.day_one_innovations(unit, state),
+        forecast = DayAhead(mean=replayed.mean, sigma=replayed.sigma, innovations=replayed.innovations,
                             method="rolling day-ahead: " + METHOD.split(": ", 1)[1])
     return paths, forecast, comparator
