@@ -2,7 +2,9 @@
 
 A metric passes when its value lies inside its real-vs-real noise floor's 90 % band or within the
 policy's threshold (``MetricResult.passed``). A metric that does not pass is WARN while within the
-policy's ``warn`` bound and FAIL beyond it. Informational metrics are INFO. A tier of the suite is
+policy's ``warn`` bound and FAIL beyond it; a metric whose WARN band depends on the data carries its own
+bound in ``details["warn_bound"]`` (the Basel traffic light's yellow zone, whose last count depends on the
+holdout's length), used when the policy sets none. Informational metrics are INFO. A tier of the suite is
 FAIL if any of its metrics fails, else WARN if any warns, else PASS; the run's outcome likewise
 over the tiers.
 """
@@ -40,7 +42,7 @@ def judge(results: Sequence[MetricResult], thresholds: Mapping[str, Mapping[str,
     for result in results:
         policy = thresholds.get(result.name, {})
         threshold = policy.get("threshold", result.threshold)
-        warn = policy.get("warn")
+        warn = policy.get("warn", result.details.get("warn_bound") if result.details else None)
         applied = result.with_threshold(threshold)
         passed = applied.passed
         if passed is None:

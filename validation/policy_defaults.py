@@ -36,11 +36,13 @@ BASE = {
     # chi-squared 5 % / 1 % critical values (policy version 2, migration 0003)
     "kupiec_pof": ("max", 3.841459, 6.634897), "christoffersen_independence": ("max", 3.841459, 6.634897),
     "christoffersen_cc": ("max", 5.991465, 9.21034),
+    # Acerbi & Szekely (2014): Z2 yellow from -0.70 (5 %), red from -1.8 (0.01 %) (policy version 3, migration 0004)
+    "es_backtest_z2": ("min", -0.7, -1.8),
 }
 TIER_SCALE = {1: 0.8, 2: 1.0, 3: 1.25}
 # Bounds that are probabilities or quantile levels are not scaled.
 UNSCALED = {"crisis_loss_quantile", "coherence_floor", "coherence_ceiling", "coherence_non_negative",
-            "kupiec_pof", "christoffersen_independence", "christoffersen_cc"}
+            "kupiec_pof", "christoffersen_independence", "christoffersen_cc", "es_backtest_z2"}
 
 
 def thresholds_for(tier: int) -> dict[str, dict[str, float]]:

@@ -74,6 +74,7 @@ from scenarios.engines.deep_common import (
     draw_for_calibration,
     fit_labels,
     fit_sandwich,
+    has_calibration,
     impose_targets,
     init_module,
     load_module_arrays,
@@ -706,7 +707,7 @@ def sample(state: FittedState, n: int, horizon: int, condition: Condition | None
     per_path = math.ceil(horizon / config.window)
     generator = torch_generator(rng, schedule.alphas_cumprod.device)
     scores = sample_scores(state, n * per_path, vector, generator, loaded=loaded)
-    if "calibration.matrix" in state.arrays:
+    if has_calibration(state.arrays):
         scores = np.clip(calibrate_scores(state.arrays, scores, rng), -SCORE_CLIP, SCORE_CLIP)
     scores = scores.reshape(n, per_path * config.window, len(state.factors))
     mult = condition.effective_vol_multiplier if condition is not None else 1.0

@@ -63,6 +63,7 @@ from scenarios.engines.deep_common import (
     calibrate_scores,
     condition_vector,
     draw_for_calibration,
+    has_calibration,
     impose_targets,
     init_module,
     load_module_arrays,
@@ -336,7 +337,7 @@ def sample(state: FittedState, n: int, horizon: int, condition: Condition | None
     dev = next(model.parameters()).device
     cond = _cond_tensor(state, condition, config, dev)
     generator = torch_generator(rng, dev)
-    calibrated = "calibration.matrix" in state.arrays  # states saved before the calibration have none
+    calibrated = has_calibration(state.arrays)  # states saved before the calibration have none
     # The calibration maps act on whole windows: generate a whole number of windows, then cut.
     per_path = -(-horizon // config.window) if calibrated else 1
     length = per_path * config.window if calibrated else horizon

@@ -457,7 +457,7 @@ def _fit_calibration(net: TimeGAN, config: Config, train_cond: np.ndarray, real:
 
 def _calibrate(state: FittedState, scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Generated score windows ``[N, W, F]`` → calibrated N(0, 1) scores (either format)."""
-    if "calibration.matrix" in state.arrays:
+    if dc.has_calibration(state.arrays):
         return dc.calibrate_scores(state.arrays, scores, rng)
     mean, std = state.arrays["calibration"]  # format 1: null-vector mean/std
     return (scores - mean) / std

@@ -93,6 +93,7 @@ from scenarios.engines.deep_common import (
     calibrate_scores,
     condition_vector,
     draw_for_calibration,
+    has_calibration,
     impose_targets,
     init_module,
     load_module_arrays,
@@ -432,11 +433,11 @@ def sample_detail(state: FittedState, n: int, horizon: int, condition: Condition
     total = n * per_path
     generator = torch_generator(rng, dev)
     windows_, norms = _generate_windows(model, config, total, vector, severity, generator)
-    if "calibration.matrix" in state.arrays:  # states saved before the calibration existed have none
+    if has_calibration(state.arrays):  # states saved before the calibration existed have none
         windows_ = np.clip(calibrate_scores(state.arrays, windows_, rng), -SCORE_CLIP, SCORE_CLIP)
     if severity is not None:
         reference, _ = _generate_windows(model, config, min(total, PRIOR_REFERENCE), vector, None, generator)
-        if "calibration.matrix" in state.arrays:
+        if has_calibration(state.arrays):
             reference = np.clip(calibrate_scores(state.arrays, reference, rng), -SCORE_CLIP, SCORE_CLIP)
         windows_ = match_reference_scale(windows_, reference, SCORE_CLIP)
     n_factors = len(state.factors)

@@ -78,6 +78,7 @@ from scenarios.engines.deep_common import (
     draw_for_calibration,
     fit_labels,
     fit_sandwich,
+    has_calibration,
     impose_targets,
     init_module,
     load_module_arrays,
@@ -434,11 +435,11 @@ def sample(state: FittedState, n: int, horizon: int, condition: Condition | None
     per_path = -(-horizon // config.window)
     torch_rng = torch_generator(rng, device)
     scores = sample_scores(generator, config, n * per_path, cond, torch_rng, device)
-    if "calibration.matrix" in state.arrays:
+    if has_calibration(state.arrays):
         scores = np.clip(calibrate_scores(state.arrays, scores, rng), -SCORE_CLIP, SCORE_CLIP)
     if cond is not None:
         reference = sample_scores(generator, config, min(n * per_path, REFERENCE_WINDOWS), None, torch_rng, device)
-        if "calibration.matrix" in state.arrays:
+        if has_calibration(state.arrays):
             reference = np.clip(calibrate_scores(state.arrays, reference, rng), -SCORE_CLIP, SCORE_CLIP)
         scores = match_reference_scale(scores, reference, SCORE_CLIP)
     scores = scores.reshape(n, per_path * config.window, len(state.factors))[:, :horizon]

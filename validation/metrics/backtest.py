@@ -221,7 +221,9 @@ def basel_traffic_light(exceedances: int, n: int = 250, p: float = 0.01) -> Metr
     that a longer or shorter holdout is judged on the scale the table was written for.
 
     ``value`` is ``x``; ``threshold`` the largest green count, so ``passed`` means green; the zone,
-    plus factor and exceedances per 250 days are in ``details``.
+    plus factor and exceedances per 250 days are in ``details``, and ``warn_bound`` = the largest yellow
+    count (``validation.outcomes``: yellow is WARN, red FAIL — Basel's own reading: yellow results raise questions
+    about the model without settling them, red ones almost certainly indicate a problem).
     """
     n = _check_count(n, "n", 1)
     x = _check_count(exceedances, "exceedances", 0)
@@ -252,7 +254,7 @@ def basel_traffic_light(exceedances: int, n: int = 250, p: float = 0.01) -> Metr
         pvalue=float(stats.binom.sf(x - 1, n, p)),  # P(X >= x): how surprising this many exceedances is
         details={"zone": zone, "plus_factor": plus, "cumulative_probability": cumulative, "n": n, "p": p,
                  "exceedances": x, "exceedances_per_250": x * 250.0 / n, "green_max": green_max,
-                 "yellow_max": yellow_max, "basel_equivalent_exceedances": equivalent},
+                 "yellow_max": yellow_max, "warn_bound": yellow_max, "basel_equivalent_exceedances": equivalent},
         reference=BASEL_REF,
     )
 

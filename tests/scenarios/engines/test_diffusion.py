@@ -12,7 +12,7 @@ from scipy import stats
 
 from scenarios.engines import diffusion
 from scenarios.engines.base import Condition, FittedState, Target
-from scenarios.engines.deep_common import COND_DIM, init_module
+from scenarios.engines.deep_common import COND_DIM, has_calibration, init_module
 from tests.scenarios.engines import deep_tails
 
 TINY = dict(window=8, channels=32, blocks=2, dilations=(1, 2), time_dim=32, timesteps=100, epochs=2,
@@ -239,7 +239,7 @@ def test_format_1_states_still_sample_and_unknown_formats_are_refused(small_stat
     paths = diffusion.sample(FittedState.from_bytes(old.to_bytes()), 5, 30, None, np.random.default_rng(2))
     assert paths.shape == (5, 30, 2) and np.isfinite(paths).all()
     assert small_state.meta["engine_format"] == diffusion.ENGINE_FORMAT == 2
-    assert "calibration.matrix" in small_state.arrays
+    assert has_calibration(small_state.arrays)
     newer = FittedState(engine=small_state.engine, config=small_state.config, factors=small_state.factors,
                         arrays=small_state.arrays, meta=small_state.meta | {"engine_format": 99})
     with pytest.raises(ValueError, match="format"):
