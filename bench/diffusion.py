@@ -167,6 +167,11 @@ def _holdout_replay(state: FittedState, n: int, horizon: int):
     return replayed.paths, DayAhead(replayed.mean, replayed.sigma, replayed.innovations)
 
 
+def _named(judged, outcome: str) -> list[str]:
+    return sorted(j.result.name + (f"[{j.result.factor}]" if j.result.factor else "") for j in judged
+                  if j.outcome == outcome)
+
+
 def diffusion_training(quick: bool) -> dict:
     from validation import suite
     from validation.outcomes import judge, worst
@@ -195,8 +200,7 @@ def diffusion_training(quick: bool) -> dict:
             "meets_time_target": seconds <= TRAINING_TARGET_SECONDS, "tiers_judged": tiers,
             "holdout_outcome_tier1": outcome, "reaches_passing_validation": outcome in ("PASS", "WARN"),
             "holdout_outcome_counts": {o: sum(j.outcome == o for j in judged) for o in ("PASS", "WARN", "FAIL")},
-            "fails_tier1": sorted(j.result.name + (f"[{j.result.factor}]" if j.result.factor else "")
-                                  for j in judged if j.outcome == "FAIL"),
+            "fails_tier1": _named(judged, "FAIL"), "warns_tier1": _named(judged, "WARN"),
             "train_rows": int(train.shape[0]),
             "holdout_rows": int(holdout.shape[0]), "epochs_run": state.meta["epochs_run"],
             "best_val_loss": state.meta["best_val_loss"], "torch_threads": torch.get_num_threads(),
