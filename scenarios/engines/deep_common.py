@@ -525,26 +525,26 @@ def has_calibration(arrays: Mapping[str, np.ndarray]) -> bool:
 
 def _fit_joint(g: np.ndarray, r: np.ndarray) -> dict[str, np.ndarray]:
     """Map 1 of :func:`fit_score_calibration`: the ZCA map of whole windows (W·F scores) onto the real mean
-    and covariance; ``gains`` 0 marks the directions the generator does not span."""
+    and covariance, stored as one affine map ``z' = μ_r + (z − μ_g) A``, A = V diag(gains) Vᵀ Σ_r^{1/2}, plus
+    the rows Vᵀ Σ_r^{1/2} of the directions the generator does not span (their gain is 0; unit noise × rows)."""
     flat_g, flat_r = g.reshape(g.shape[0], -1), r.reshape(r.shape[0], -1)
     values, vectors = np.linalg.eigh(np.cov(flat_g, rowvar=False))
     keep = values > SPAN_THRESHOLD * max(values.mean(), 1e-12)
+    out = vectors.T @ _sym_power(np.cov(flat_r, rowvar=False), 0.5)
+    gains = np.where(keep, 1.0 / np.sqrt(np.where(keep, values, 1.0)), 0.0)
     return {"calibration.joint_mean": np.stack([flat_g.mean(axis=0), flat_r.mean(axis=0)]),
-            "calibration.joint_basis": vectors,
-            "calibration.joint_gains": np.where(keep, 1.0 / np.sqrt(np.where(keep, values, 1.0)), 0.0),
-            "calibration.joint_matrix": vectors.T @ _sym_power(np.cov(flat_r, rowvar=False), 0.5)}
+            "calibration.joint_matrix": (vectors * gains) @ out, "calibration.joint_noise": out[~keep]}
 
 
 def _joint(scores: np.ndarray, arrays: Mapping[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
     low, high = arrays["calibration.joint_mean"]
-    gains = arrays["calibration.joint_gains"]
-    u = ((scores.reshape(scores.shape[0], -1) - low) @ arrays["calibration.joint_basis"]) * gains
-    missing = gains == 0.0
-    if missing.any():
-        # Unit white noise in the directions the generator does not span: re-coloured below, it carries
-        # the real windows' covariance in them (a collapsed generator never passes its collapse on).
-        u[:, missing] = rng.standard_normal((scores.shape[0], int(missing.sum())))
-    return (high + u @ arrays["calibration.joint_matrix"]).reshape(scores.shape)
+    out = high + (scores.reshape(scores.shape[0], -1) - low) @ arrays["calibration.joint_matrix"]
+    noise = arrays["calibration.joint_noise"]
+    if noise.shape[0]:
+        # Unit white noise in the directions the generator does not span, re-coloured: it carries the
+        # real windows' covariance in them (a collapsed generator never passes its collapse on).
+        out += rng.standard_normal((scores.shape[0], noise.shape[0])) @ noise
+    return out.reshape(scores.shape)
 
 
 def _marginal(scores: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
