@@ -4,9 +4,12 @@ A metric passes when its value lies inside its real-vs-real noise floor's 90 % b
 policy's threshold (``MetricResult.passed``). A metric that does not pass is WARN while within the
 policy's ``warn`` bound and FAIL beyond it; a metric whose WARN band depends on the data carries its own
 bound in ``details["warn_bound"]`` (the Basel traffic light's yellow zone, whose last count depends on the
-holdout's length), used when the policy sets none. Informational metrics are INFO. A tier of the suite is
-FAIL if any of its metrics fails, else WARN if any warns, else PASS; the run's outcome likewise
-over the tiers.
+holdout's length), used when the policy sets none. Informational metrics are INFO. A metric that had
+nothing to test (``MetricResult.not_run``) is NOT_RUN — never PASS.
+
+A tier of the suite is FAIL if any of its metrics fails, else WARN if any warns, else PASS if at least one
+metric passed; a tier whose rows are all INFO or NOT_RUN tested nothing and is NOT_RUN. The run's outcome
+is the worst over the tiers that ran; a run in which no tier ran is NOT_RUN (and never evidence of a pass).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import numpy as np
 
 from validation.metrics.result import MetricResult
 
-ORDER = {"PASS": 0, "INFO": 0, "WARN": 1, "FAIL": 2}
+ORDER = {"NOT_RUN": -1, "INFO": -1, "PASS": 0, "WARN": 1, "FAIL": 2}
+NOT_RUN = "NOT_RUN"
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,9 @@ def judge(results: Sequence[MetricResult], thresholds: Mapping[str, Mapping[str,
         warn = policy.get("warn", result.details.get("warn_bound") if result.details else None)
         applied = result.with_threshold(threshold)
         passed = applied.passed
-        if passed is None:
+        if applied.not_run:
+            outcome = NOT_RUN
+        elif passed is None:
             outcome = "INFO"
         elif passed:
             outcome = "PASS"
@@ -58,11 +64,16 @@ def judge(results: Sequence[MetricResult], thresholds: Mapping[str, Mapping[str,
 
 
 def worst(outcomes) -> str:
-    outcomes = list(outcomes)
-    if not outcomes:
-        return "PASS"
-    top = max(outcomes, key=lambda o: ORDER[o])
-    return "PASS" if top == "INFO" else top
+    """FAIL > WARN > PASS over what was tested; ``NOT_RUN`` when nothing was (only INFO/NOT_RUN, or none)."""
+    tested = [o for o in outcomes if ORDER[o] >= 0]
+    if not tested:
+        return NOT_RUN
+    return max(tested, key=lambda o: ORDER[o])
+
+
+def not_run_tiers(tier_outcomes: Mapping[str, str]) -> list[str]:
+    """The tiers that tested nothing (to be named next to the run's outcome)."""
+    return sorted(tier for tier, outcome in tier_outcomes.items() if outcome == NOT_RUN)
 
 
 def summarise(judged: Sequence[Judged]) -> tuple[dict[str, str], str]:

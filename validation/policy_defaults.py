@@ -38,11 +38,63 @@ BASE = {
     "christoffersen_cc": ("max", 5.991465, 9.21034),
     # Acerbi & Szekely (2014): Z2 yellow from -0.70 (5 %), red from -1.8 (0.01 %) (policy version 3, migration 0004)
     "es_backtest_z2": ("min", -0.7, -1.8),
+    # ── policy version 4 (issue 15, migration 0006): what is used is validated ──
+    # Conformance of a conditioned set to its condition (validation.metrics.conformance): realised vol ratio
+    # to the unconditioned reference over the asked multiplier, minus 1; the realised median cumulative move
+    # minus the target in standard deviations of the reference's cumulative move.
+    "conformance_vol_ratio": ("abs", 0.25, 0.5), "conformance_target": ("abs", 0.25, 0.5),
+    # Plausibility (validation.metrics.plausibility): share of paths outside the model's plausibility region.
+    "plausibility_outside_share": ("max", 0.01, 0.05),
+    # Anti-gaming audit (validation.metrics.adversarial): share of grid edges where more stress gives no more
+    # loss; severity-order violations (any is a FAIL); share of grid cells outside the plausibility region.
+    "adversarial_benign_share": ("max", 0.0, 0.1), "severity_monotone": ("max", 0.0, 0.0),
+    "adversarial_anomalous_cells": ("max", 0.1, 0.25),
+    # Across versions in use (validation.metrics.conservatism): a version's VaR over the median of the versions
+    # for the same condition; share of measures where the AI champion is below the classical benchmark.
+    "version_disagreement": ("min", 0.5, 0.33), "conservatism_vs_benchmark": ("max", 0.25, 0.5),
+    # Share of paths the generation's plausibility filter removed (seed 001 §4: soft constraints).
+    "filter_removed_share": ("max", 0.05, 0.05),
+    # Default coherence rules (validation.metrics.coherence): shares of violating scenarios.
+    "coherence_max_daily_move": ("max", 0.0, 0.01), "coherence_option_non_negative": ("max", 0.0, 0.0),
+    "coherence_put_call_parity": ("max", 0.0, 0.01), "coherence_strike_monotone": ("max", 0.0, 0.0),
 }
 TIER_SCALE = {1: 0.8, 2: 1.0, 3: 1.25}
 # Bounds that are probabilities or quantile levels are not scaled.
 UNSCALED = {"crisis_loss_quantile", "coherence_floor", "coherence_ceiling", "coherence_non_negative",
-            "kupiec_pof", "christoffersen_independence", "christoffersen_cc", "es_backtest_z2"}
+            "kupiec_pof", "christoffersen_independence", "christoffersen_cc", "es_backtest_z2",
+            "adversarial_benign_share", "severity_monotone", "conservatism_vs_benchmark", "filter_removed_share",
+            "coherence_max_daily_move", "coherence_option_non_negative", "coherence_put_call_parity",
+            "coherence_strike_monotone"}
+
+# Settings of the suite beside the thresholds (policy version 4, ``ValidationPolicy.suite_settings``), chosen a
+# priori — each with its reason — and the same for every tier (the tier scales the thresholds above).
+SETTINGS = {
+    # Default economic-coherence rules applied when a run configures none (validation.coherence_defaults).
+    "coherence_defaults": {
+        # Floor of a rates factor's level, in the dataset's units (the bundled yields are in percent): the
+        # lowest policy rates seen (-0.75 % SNB, -0.5 % ECB deposit) with a margin.
+        "rates_floor": -1.0,
+        # An equity sell-off that conditions the co-move rules: a cumulative log-return below -10 % over the
+        # scenario horizon (about the 5 % quantile of 20-day S&P 500 moves 1999-2018).
+        "co_move_min_size": 0.10,
+        # Largest plausible one-day log move per risk class: the S&P 500's worst day (19 Oct 1987, -20.5 %,
+        # log -0.229) rounded up; oil's largest daily moves (1991, 2020) about -0.4 in logs; FX pegs breaking
+        # (CHF, 15 Jan 2015, about 0.17 in logs).
+        "max_daily_move": {"equity": 0.25, "commodity": 0.5, "fx": 0.2},
+        # Put-call parity tolerance on the revalued options, as a share of the spot.
+        "option_parity_tolerance": 0.001,
+    },
+    # Plausibility region (Breuer et al. 2009): the Mahalanobis distance of the horizon move under the
+    # unconditioned fit, beyond the larger of the chi-squared quantile at ``chi2_level`` and the largest
+    # distance of any real window of the same horizon in the training data (never seen, and implausible).
+    "plausibility": {"chi2_level": 0.9999, "tail_share": 0.01},
+    # Anti-gaming audit: a one-at-a-time grid around the unconditioned model with common random numbers.
+    "adversarial": {"paths": 500, "quantile": 0.99,
+                    "severity": ["mild", "moderate", "severe", "extreme"],
+                    "vol_multiplier": [1.0, 1.5, 2.0, 3.0], "equity_move": [-0.05, -0.10, -0.20, -0.35]},
+    # The plausibility filter may remove at most this share of a set (more hides a broken model).
+    "filter_max_share": 0.05,
+}
 
 
 def thresholds_for(tier: int) -> dict[str, dict[str, float]]:

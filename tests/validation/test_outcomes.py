@@ -51,5 +51,31 @@ def test_the_migrated_policies_grade_z2_for_every_tier():
 
     for tier in (1, 2, 3):
         latest = ValidationPolicy.objects.filter(model_tier=tier).order_by("-version").first()
-        assert latest.version == 3 and latest.thresholds["es_backtest_z2"] == {"threshold": -0.7, "warn": -1.8}
+        assert latest.version == 4 and latest.thresholds["es_backtest_z2"] == {"threshold": -0.7, "warn": -1.8}
         assert latest.thresholds["kupiec_pof"] == {"threshold": 3.841459, "warn": 6.634897}  # carried over
+
+
+def test_a_metric_that_tested_nothing_is_not_run_and_so_is_a_tier_of_only_such_rows():
+    from validation.metrics.result import MetricResult
+    from validation.outcomes import not_run_tiers, summarise
+
+    skipped = MetricResult.skipped(name="coherence_rules", tier="coherence", reason="no rule applies")
+    info = MetricResult(name="holdout_comparator", tier="coherence", value=1.0, direction="info")
+    passed = MetricResult(name="ks_daily", tier="univariate", value=0.01, threshold=0.05)
+    judged = judge([skipped, info, passed], {})
+    assert [j.outcome for j in judged] == ["NOT_RUN", "INFO", "PASS"]
+    tiers, overall = summarise(judged)
+    assert tiers == {"coherence": "NOT_RUN", "univariate": "PASS"} and overall == "PASS"
+    assert not_run_tiers(tiers) == ["coherence"]
+    assert summarise(judge([skipped], {}))[1] == "NOT_RUN"
+
+
+@pytest.mark.django_db
+def test_policy_version_4_carries_the_suite_settings_and_the_new_bounds():
+    from validation.models import ValidationPolicy
+
+    for tier in (1, 2, 3):
+        latest = ValidationPolicy.objects.filter(model_tier=tier).order_by("-version").first()
+        assert latest.suite_settings["filter_max_share"] == 0.05
+        assert latest.thresholds["severity_monotone"] == {"threshold": 0.0, "warn": 0.0}
+        assert "conformance_vol_ratio" in latest.thresholds

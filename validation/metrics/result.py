@@ -56,6 +56,8 @@ class MetricResult:
     floor: Floor | None = None
     details: dict = field(default_factory=dict)
     reference: str = ""
+    # Why the metric could not test anything (no data it applies to): judged NOT_RUN, never PASS.
+    not_run: str = ""
 
     def __post_init__(self) -> None:
         if self.direction not in DIRECTIONS:
@@ -63,8 +65,8 @@ class MetricResult:
 
     @property
     def passed(self) -> bool | None:
-        """Inside the noise floor's band, or within the threshold; None when purely informational."""
-        if self.direction == "info":
+        """Inside the noise floor's band, or within the threshold; None when informational or not run."""
+        if self.direction == "info" or self.not_run:
             return None
         if not math.isfinite(self.value):
             return False
@@ -77,6 +79,15 @@ class MetricResult:
         if self.direction == "min":
             return self.value >= self.threshold
         return abs(self.value) <= self.threshold
+
+    @classmethod
+    def skipped(cls, *, name: str, tier: str, reason: str, factor: str | None = None, details: dict | None = None,
+                reference: str = "") -> MetricResult:
+        """A metric that had nothing to test (judged ``NOT_RUN``; ``reason`` says why)."""
+        if not reason:
+            raise ValueError("a metric that was not run must say why")
+        return cls(name=name, tier=tier, value=float("nan"), direction="info", factor=factor,
+                   details=dict(details or {}) | {"not_run": reason}, reference=reference, not_run=reason)
 
     def with_threshold(self, threshold: float | None) -> MetricResult:
         return replace(self, threshold=threshold)

@@ -16,6 +16,9 @@ class ValidationPolicy(models.Model):
     version = models.PositiveIntegerField()
     thresholds = models.JSONField()
     noise_floor = models.JSONField(default=dict, help_text="resamples, paths, which metrics get a floor")
+    suite_settings = models.JSONField(
+        default=dict, blank=True,
+        help_text="default coherence rules, plausibility region, adversarial grid, family-wise control, filter share")
     note = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -12,6 +12,7 @@ class Outcome(models.TextChoices):
     WARN = "WARN", "Warn"
     FAIL = "FAIL", "Fail"
     INFO = "INFO", "Informational"
+    NOT_RUN = "NOT_RUN", "Not run (nothing to test)"
 
 
 class ValidationRun(RunFields):
@@ -34,7 +35,7 @@ class ValidationRun(RunFields):
     options = models.JSONField(default=dict, blank=True, help_text="reference portfolio, coherence rules, ...")
     parts = models.JSONField(default=dict, help_text='{"statistical": status, "neural": status}')
     tier_outcomes = models.JSONField(default=dict, blank=True)
-    outcome = models.CharField(max_length=4, choices=Outcome.choices, blank=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, blank=True)
     results_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
@@ -59,7 +60,7 @@ class MetricRow(models.Model):
     warn_threshold = models.FloatField(null=True)
     direction = models.CharField(max_length=8)
     floor = models.JSONField(null=True, blank=True)
-    outcome = models.CharField(max_length=4, choices=Outcome.choices)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
     details = models.JSONField(default=dict, blank=True)
     reference = models.CharField(max_length=300, blank=True)
 

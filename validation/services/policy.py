@@ -49,7 +49,8 @@ def policy_update(*, actor, model_tier: int, thresholds: dict, note: str = "",
     merged = dict(current.thresholds) | _check_thresholds(thresholds)
     version = ValidationPolicy.objects.filter(model_tier=model_tier).aggregate(v=Max("version"))["v"] + 1
     policy = ValidationPolicy.objects.create(model_tier=model_tier, version=version, thresholds=merged,
-                                             noise_floor=noise_floor or current.noise_floor, note=note.strip(),
+                                             noise_floor=noise_floor or current.noise_floor,
+                                             suite_settings=current.suite_settings, note=note.strip(),
                                              created_by=actor)
     audit_record(actor=actor, action="validation_policy.updated", object_type="validation_policy",
                  object_id=policy.pk, before={"version": current.version, "thresholds": current.thresholds},
