@@ -1,4 +1,4 @@
-from scenarios.apis import datasets, runs, scenario_sets, stress
+from scenarios.apis import comparison, datasets, runs, scenario_sets, stress
 
 app_name = "scenarios"
 
@@ -7,4 +7,5 @@ urlpatterns = [
     *runs.urlpatterns,
     *scenario_sets.urlpatterns,
     *stress.urlpatterns,
+    *comparison.urlpatterns,
 ]

@@ -168,7 +168,7 @@ class VersionOutput(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
         fields = [
-            "id", "model", "version", "status", "engine", "config", "checkpoint_sha256", "checkpoint_uri",
+            "id", "model", "version", "status", "role", "engine", "config", "checkpoint_sha256", "checkpoint_uri",
             "training_run", "dataset_fingerprints", "train_start", "train_end", "holdout_start", "holdout_end",
             "environment", "notes", "developers", "created_by", "submitted_by", "validator", "approver",
             "created_at", "updated_at",

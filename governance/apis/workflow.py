@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from governance.access import require_any_role
 from governance.apis.inventory import UserField, VersionOutput
 from governance.models import Evidence, Finding, Signature
+from governance.models.inventory import VersionRole
 from governance.models.review import FindingStatus, Severity
 from governance.roles import has_role
 from governance.selectors.inventory import (
@@ -22,7 +23,7 @@ from governance.selectors.inventory import (
     version_get,
 )
 from governance.services.review import finding_accept_risk, finding_close, finding_raise, finding_remediate
-from governance.services.workflow import segregation_violation, version_transition
+from governance.services.workflow import segregation_violation, version_role_set, version_transition
 from governance.signatures import changed_fields, signature_is_bound, state_hash
 from governance.workflow import ACTIONS, TRANSITIONS, transitions_from
 
@@ -74,6 +75,23 @@ class VersionTransitionApi(APIView):
         data = self.TransitionInput(data=request.data)
         data.is_valid(raise_exception=True)
         version = version_transition(actor=request.user, version=version, **data.validated_data)
+        return Response(VersionOutput(version).data)
+
+
+class VersionRoleApi(APIView):
+    """Champion / challenger / benchmark: a governance decision (approver or admin), audited."""
+
+    class RoleInput(serializers.Serializer):
+        # A plain string: the service answers an unknown role with 400 naming the choices.
+        role = serializers.CharField(allow_blank=True, help_text=f"one of {', '.join(map(repr, VersionRole.values))}")
+        reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(request=RoleInput, responses=VersionOutput, operation_id="version_role_set")
+    def post(self, request, pk: int):
+        version = version_get(user=request.user, pk=pk)
+        data = self.RoleInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = version_role_set(actor=request.user, version=version, **data.validated_data)
         return Response(VersionOutput(version).data)
 
 
@@ -220,6 +238,7 @@ class EvidenceListApi(generics.ListAPIView):
 urlpatterns = [
     path("workflow/", WorkflowApi.as_view(), name="workflow"),
     path("versions/<int:pk>/transitions/", VersionTransitionApi.as_view(), name="version-transitions"),
+    path("versions/<int:pk>/role/", VersionRoleApi.as_view(), name="version-role"),
     path("versions/<int:pk>/signatures/", VersionSignaturesApi.as_view(), name="version-signatures"),
     path("versions/<int:pk>/findings/", VersionFindingsApi.as_view(), name="version-findings"),
     path("versions/<int:pk>/evidence/", EvidenceListApi.as_view(), name="version-evidence"),

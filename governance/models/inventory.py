@@ -119,6 +119,18 @@ class VersionStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+class VersionRole(models.TextChoices):
+    """A version's standing among the model's versions (champion/challenger governance, issue 15 §4).
+
+    Changed only by ``governance.services.workflow.version_role_set``; at most one champion per model.
+    """
+
+    NONE = "", "None"
+    CHAMPION = "champion", "Champion"
+    CHALLENGER = "challenger", "Challenger"
+    BENCHMARK = "benchmark", "Benchmark"
+
+
 class ModelVersion(models.Model):
     """One trained artefact of a model, moving through the workflow (governance.workflow)."""
 
@@ -137,6 +149,8 @@ class ModelVersion(models.Model):
     holdout_end = models.DateField(null=True, blank=True)
     environment = models.JSONField(default=dict, blank=True, help_text="package versions, device, git commit, seed")
     notes = models.TextField(blank=True)
+    role = models.CharField(max_length=16, choices=VersionRole.choices, default=VersionRole.NONE, blank=True,
+                            help_text="champion, challenger or benchmark; set only through the workflow service")
     developers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="developed_versions", blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     submitted_by = models.ForeignKey(
@@ -153,7 +167,11 @@ class ModelVersion(models.Model):
 
     class Meta:
         ordering = ["model_id", "created_at"]
-        constraints = [models.UniqueConstraint(fields=["model", "version"], name="unique_version_per_model")]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "version"], name="unique_version_per_model"),
+            models.UniqueConstraint(fields=["model"], condition=models.Q(role="champion"),
+                                    name="one_champion_per_model"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.model.model_id} v{self.version}"

@@ -62,6 +62,8 @@ class Outcome(models.TextChoices):
     PASS = "PASS", "Pass"
     WARN = "WARN", "Warn"
     FAIL = "FAIL", "Fail"
+    # A run in which nothing was tested (every tier skipped): recorded, never enough for approval.
+    NOT_RUN = "NOT_RUN", "Not run"
     NA = "NA", "Not applicable"
 
 
@@ -71,7 +73,7 @@ class Evidence(models.Model):
     version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="evidence")
     kind = models.CharField(max_length=32, choices=EvidenceKind.choices)
     source = models.CharField(max_length=120, help_text="the object it came from, e.g. validation-run:7")
-    outcome = models.CharField(max_length=4, choices=Outcome.choices, default=Outcome.NA)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.NA)
     summary = models.JSONField(default=dict, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")

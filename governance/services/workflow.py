@@ -17,9 +17,9 @@ from django.utils import timezone
 from governance.access import is_version_developer
 from governance.errors import Conflict, Forbidden, InvalidInput
 from governance.models import Evidence, Finding, ModelVersion, Signature
-from governance.models.inventory import ModelStatus, VersionStatus
+from governance.models.inventory import ModelStatus, VersionRole, VersionStatus
 from governance.models.review import OPEN_FINDING_STATUSES, EvidenceKind, Outcome, Severity
-from governance.roles import has_role
+from governance.roles import ADMIN, APPROVER, has_role
 from governance.services.audit import audit_record
 from governance.services.checkpoints import audit_checkpoint_create
 from governance.services.inventory import next_validation_due, version_snapshot
@@ -203,3 +203,67 @@ def _follow_on_model(*, actor, version: ModelVersion, transition: Transition) ->
         audit_record(actor=actor, action="model.status_followed_version", object_type="model",
                      object_id=model.model_id, before=before, after=after,
                      reason=f"version {version.version} {transition.action}")
+
+
+# ── version roles (champion / challenger / benchmark, issue 15 §4) ───────────────────────────
+# Which statuses each role may be given: a champion or challenger produces figures that are used,
+# so it must be signed into use (approved or in use); a benchmark is only compared against, so a
+# validated version may serve as one. Clearing a role ("") is allowed from any status.
+ROLE_STATUSES = {
+    VersionRole.CHAMPION: (VersionStatus.APPROVED, VersionStatus.IN_USE),
+    VersionRole.CHALLENGER: (VersionStatus.APPROVED, VersionStatus.IN_USE),
+    VersionRole.BENCHMARK: (VersionStatus.VALIDATED, VersionStatus.APPROVED, VersionStatus.IN_USE),
+}
+
+
+def _role_changed(*, actor, version: ModelVersion, role: str, reason: str) -> None:
+    before = version.role
+    version.role = role
+    version.save(update_fields=["role", "updated_at"])
+    audit_record(actor=actor, action="model_version.role_changed", object_type="model_version",
+                 object_id=version.pk,
+                 before={"model": version.model.model_id, "version": version.version, "role": before},
+                 after={"model": version.model.model_id, "version": version.version, "role": role},
+                 reason=reason)
+
+
+@transaction.atomic
+def version_role_set(*, actor, version: ModelVersion, role: str, reason: str) -> ModelVersion:
+    """Give a version its role among the model's versions; the only code that changes ``role``.
+
+    A governance decision, so approvers and admins only, and never a developer of the model
+    (segregation of duties, as for approval). Setting a champion while another version of the model
+    is champion demotes that one to challenger in the same transaction; every changed version gets
+    its own ``model_version.role_changed`` audit event. Returns the version with its new role.
+    """
+    if not (has_role(actor, APPROVER) or has_role(actor, ADMIN)):
+        raise Forbidden("setting a version's role needs the role approver or admin", code="missing_role")
+    if role not in VersionRole.values:
+        choices = ", ".join(repr(v) for v in VersionRole.values)
+        raise InvalidInput(f"unknown role {role!r}; use one of {choices}", details={"role": [choices]})
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("setting a version's role needs a reason", details={"reason": ["this field is required"]})
+    # Lock every version of the model: two concurrent champion promotions must serialise here rather than
+    # one of them failing on the one-champion constraint.
+    versions = {v.pk: v for v in ModelVersion.objects.select_for_update().select_related("model")
+                .filter(model_id=version.model_id).order_by("pk")}
+    version = versions[version.pk]
+    if is_version_developer(actor, version):
+        raise Forbidden("a developer of this model cannot set the roles of its versions",
+                        code="segregation_of_duties")
+    allowed = ROLE_STATUSES.get(role)
+    if allowed is not None and version.status not in allowed:
+        raise Conflict(
+            f"cannot make {version} {role}: it is {version.status}; a {role} must be {' or '.join(allowed)}",
+            code="illegal_role", details={"status": version.status, "role": role, "allowed_statuses": list(allowed)},
+        )
+    if version.role == role:
+        return version
+    if role == VersionRole.CHAMPION:
+        for other in versions.values():
+            if other.pk != version.pk and other.role == VersionRole.CHAMPION:
+                _role_changed(actor=actor, version=other, role=VersionRole.CHALLENGER,
+                              reason=f"demoted: {version} made champion; {reason}")
+    _role_changed(actor=actor, version=version, role=role, reason=reason)
+    return version

@@ -10,6 +10,7 @@ from governance.selectors.inventory import model_get, signature_list, version_ge
 from portal import charts, queries
 from portal.pages import page
 from portal.views.review import decision_context, finding_context
+from scenarios.services.comparison import LEVELS, MEASURES, comparison_table, measure_name, version_label
 from validation.selectors.runs import validation_run_list
 
 PAGE_SIZE = 25
@@ -37,7 +38,36 @@ def model_page(request, model_id: str):
     model = model_get(user=request.user, model_id=model_id)
     versions = list(version_list(user=request.user).filter(model=model).order_by("-created_at"))
     history = queries.model_history(user=request.user, model=model, versions=versions)[:100]
-    return render(request, "portal/model.html", {"model": model, "versions": versions, "history": history})
+    return render(request, "portal/model.html", {"model": model, "versions": versions, "history": history,
+                                                 "comparison": comparison_display(model=model, user=request.user)})
+
+
+def _usd(value) -> str:
+    return "—" if value is None else f"{value:,.0f} USD"
+
+
+def comparison_display(*, model, user) -> dict:
+    """The champion/challenger table (scenarios.services.comparison) formatted for the page: USD with
+    thousands separators, the disagreement flags next to the figure they concern."""
+    table = comparison_table(model=model, user=user)
+    labels = {f"{kind}_{measure_name(q)}": f"{name} {q * 100:g}%" for q in LEVELS
+              for kind, name in (("var", "VaR"), ("es", "ES"))}
+    flagged = {(f["condition"], f["version"], f["measure"]): f for f in table["disagreement"] if f["flagged"]}
+    rows = []
+    for row in table["rows"]:
+        cells = []
+        for m in MEASURES:
+            flag = flagged.get((row["condition"], version_label(row), m))
+            cells.append({"text": _usd(row[m]), "flag": flag and f"{flag['ratio']:.0%} of the others' median "
+                                                               f"{_usd(flag['median'])}"})
+        rows.append(row | {"cells": cells})
+    conservative = [
+        {"condition": condition,
+         "cells": [{"label": labels[m], "text": _usd(best.get(m)), "source": best.get(f"{m}_from")} for m in MEASURES]}
+        for condition, best in table["most_conservative"].items()
+    ]
+    return {"table": table, "rows": rows, "conservative": conservative, "labels": [labels[m] for m in MEASURES],
+            "levels": " and ".join(f"{q * 100:g}%" for q in table["levels"]), "flags": len(flagged)}
 
 
 @page()

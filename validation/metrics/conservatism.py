@@ -8,8 +8,9 @@ generators may signal manipulation or model inadequacy. Two checks, on losses (p
 "severe var_99" per version:
 
 * ``version_disagreement`` (per measure of the subject version, ``min``): the subject's value over the
-  median of every version that has that measure (subject included). 1 is the consensus; a value far below 1
-  is a version that sees much less risk than the others for the same condition.
+  median of the *other* versions that have that measure (the same definition as the comparison table's
+  disagreement flags, ``scenarios.services.comparison``). 1 is the consensus; a value far below 1 is a version
+  that sees much less risk than the others for the same condition.
 * ``conservatism_vs_benchmark`` (``max``): the share of the measures that both have on which the AI
   champion's loss is below the classical benchmark's.
 """
@@ -44,7 +45,7 @@ def _measures(values: Any, what: str) -> dict[str, float]:
 
 
 def version_disagreement(measures: Mapping[str, Mapping[str, float]], *, subject: str) -> list[MetricResult]:
-    """Per measure of ``subject``: its loss over the median loss of every version that has the measure."""
+    """Per measure of ``subject``: its loss over the median loss of the other versions that have the measure."""
     if not isinstance(measures, Mapping) or not measures:
         raise ValueError("measures must be a non-empty mapping {version: {measure: loss}}")
     table = {str(version): _measures(values, f"version {version!r}") for version, values in measures.items()}
@@ -63,18 +64,18 @@ def version_disagreement(measures: Mapping[str, Mapping[str, float]], *, subject
                 name="version_disagreement", tier=TIER, factor=measure, reference=REFERENCE,
                 reason=f"no other version has the measure {measure!r}"))
             continue
-        median = float(np.median(list(values.values())))
+        median = float(np.median([v for version, v in values.items() if version != subject]))
         lowest = min(values, key=values.get)
         details = {"subject": subject, "values": values, "median": median, "lowest": lowest,
                    "lowest_value": values[lowest]}
         if not median > 0:
             results.append(MetricResult.skipped(
                 name="version_disagreement", tier=TIER, factor=measure, reference=REFERENCE, details=details,
-                reason=f"the median {measure} over the versions is not a loss ({median:g}): no ratio"))
+                reason=f"the median {measure} of the other versions is not a loss ({median:g}): no ratio"))
             continue
         ratio = own / median
-        details["message"] = (f"{subject} {measure} is {own:.4g}, {ratio:.2f}× the median {median:.4g} of "
-                              f"{len(values)} versions (lowest: {lowest})")
+        details["message"] = (f"{subject} {measure} is {own:.4g}, {ratio:.2f}× the median {median:.4g} of the "
+                              f"{len(values) - 1} other versions (lowest: {lowest})")
         results.append(MetricResult(name="version_disagreement", tier=TIER, value=ratio,
                                     threshold=DEFAULT_DISAGREEMENT, direction="min", factor=measure,
                                     reference=REFERENCE, details=details))

@@ -20,13 +20,13 @@ def outcomes(results):
     return [item.outcome for item in judge(results, thresholds_for(2))]
 
 
-def test_each_measure_of_the_subject_is_its_loss_over_the_median_of_the_versions():
+def test_each_measure_of_the_subject_is_its_loss_over_the_median_of_the_other_versions():
     var, es = version_disagreement(MEASURES, subject="v1 (champion)")
     assert (var.name, var.tier, var.factor, var.direction) == ("version_disagreement", "comparison",
                                                                "severe var_99", "min")
-    assert var.value == pytest.approx(0.10 / 0.12)  # median of 0.10, 0.12, 0.30
-    assert es.value == pytest.approx(0.14 / 0.16)
-    assert var.details["median"] == pytest.approx(0.12) and var.details["lowest"] == "v1 (champion)"
+    assert var.value == pytest.approx(0.10 / 0.21)  # median of the others' 0.12, 0.30
+    assert es.value == pytest.approx(0.14 / 0.18)  # the others' 0.16, 0.20
+    assert var.details["median"] == pytest.approx(0.21) and var.details["lowest"] == "v1 (champion)"
     assert var.details["values"] == {"v1 (champion)": 0.10, "v2 (challenger)": 0.12, "v3 (benchmark)": 0.30}
     assert outcomes([var, es]) == ["PASS", "PASS"]
 
@@ -34,10 +34,10 @@ def test_each_measure_of_the_subject_is_its_loss_over_the_median_of_the_versions
 def test_a_version_far_below_the_others_fails():
     measures = MEASURES | {"v4 (challenger)": {"severe var_99": 0.03}}
     (row,) = version_disagreement(measures, subject="v4 (challenger)")
-    assert row.value == pytest.approx(0.03 / 0.11)  # median of 0.03, 0.10, 0.12, 0.30
+    assert row.value == pytest.approx(0.03 / 0.12)  # median of the others' 0.10, 0.12, 0.30
     assert row.details["lowest"] == "v4 (challenger)"
     assert outcomes([row]) == ["FAIL"]
-    measures["v4 (challenger)"]["severe var_99"] = 0.05  # 0.05 / 0.11 = 0.45: between 0.33 and 0.5
+    measures["v4 (challenger)"]["severe var_99"] = 0.05  # 0.05 / 0.12 = 0.42: between 0.33 and 0.5
     assert outcomes(version_disagreement(measures, subject="v4 (challenger)")) == ["WARN"]
 
 
@@ -51,7 +51,7 @@ def test_a_measure_only_the_subject_has_and_a_lone_version_are_not_run():
 
 
 def test_a_median_that_is_not_a_loss_gives_no_ratio():
-    (row,) = version_disagreement({"a": {"m": -0.1}, "b": {"m": -0.2}, "c": {"m": 0.3}}, subject="a")
+    (row,) = version_disagreement({"a": {"m": 0.1}, "b": {"m": -0.2}, "c": {"m": -0.3}}, subject="a")
     assert "not a loss" in row.not_run
 
 
