@@ -44,6 +44,9 @@ RED_FROM = 0.9999  # ... and at which the red zone starts
 # Acerbi & Székely (2014) report Z2's 5 % critical value as about -0.70 across a wide range of
 # return distributions (0.01 % level: about -1.8).
 Z2_CRITICAL_5PCT = -0.70
+# A backtest needs at least this many expected exceedances (n_obs * alpha) to say anything: below it a correct
+# and a badly wrong VaR both most likely show none (100 days for a 99 % VaR).
+MIN_EXPECTED_EXCEEDANCES = 1.0
 
 
 # --------------------------------------------------------------------------------------------- checks
@@ -342,6 +345,10 @@ def var_backtest(synthetic: Any, real: Any, weights: Any, *, level: float = 0.99
       the threshold is the paper's 5 % critical value -0.70. The mean realised loss on exceedance
       days against ES is in ``details``.
 
+    Nothing to test is ``NOT_RUN`` (``MetricResult.skipped``), never PASS: every test when the holdout gives
+    fewer observations than one expected exceedance (``n_obs * (1 - level) < 1``: 100 days for a 99 % VaR), and
+    the independence test when there are fewer than two exceedances (nothing can cluster).
+
     With ``day_ahead`` (a conditional model, horizon 1) every holdout day has its own VaR_t and ES_t,
     forecast from data up to the day before (the rolling backtest of Christoffersen 1998 and
     McNeil & Frey 2000); Z2 then sums ``L_t I_t / ES_t`` (Acerbi & Szekely 2014, eq. for Z2 with
@@ -392,8 +399,27 @@ def var_backtest(synthetic: Any, real: Any, weights: Any, *, level: float = 0.99
                  "hits": hits.tolist(), "n_scenarios": n_scenarios},
         reference=KUPIEC_REF,
     )]
+    if n_obs * alpha < MIN_EXPECTED_EXCEEDANCES:
+        # Too short a holdout: a correct VaR expects no exceedance at all, so a pass says nothing (and the
+        # Basel table has no green zone below 6 days at 1 %). Not run, never PASS.
+        reason = (f"the holdout gives {n_obs} {horizon}-day observation(s); a {level:.4g} VaR expects "
+                  f"{n_obs * alpha:.2g} exceedance(s) there, and a backtest needs at least "
+                  f"{math.ceil(MIN_EXPECTED_EXCEEDANCES / alpha)} observations (one expected exceedance)")
+        refs = {"kupiec_pof": KUPIEC_REF, "christoffersen_independence": CHRISTOFFERSEN_REF,
+                "christoffersen_cc": CHRISTOFFERSEN_REF, "basel_traffic_light": BASEL_REF,
+                "es_backtest_z2": ACERBI_REF}
+        return results + [MetricResult.skipped(name=name, tier=TIER, reason=reason, reference=ref,
+                                               details={**common, "exceedances": x})
+                          for name, ref in refs.items()]
+    independence = christoffersen_independence(hits, significance=significance)
+    if x < 2:
+        # With at most one exceedance no two can cluster: LR_ind is ~0 whatever the model (Christoffersen 1998).
+        independence = MetricResult.skipped(
+            name="christoffersen_independence", tier=TIER, reference=CHRISTOFFERSEN_REF,
+            details=dict(independence.details),
+            reason=f"{x} exceedance(s) in {n_obs} observations: independence of exceedances needs at least two")
     for result in (kupiec_pof(x, n_obs, alpha, significance=significance),
-                   christoffersen_independence(hits, significance=significance),
+                   independence,
                    christoffersen_cc(hits, alpha, significance=significance),
                    basel_traffic_light(x, n_obs, alpha)):
         results.append(replace(result, details={**result.details, **common}))

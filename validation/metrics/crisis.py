@@ -15,7 +15,10 @@ For each named crisis window ``(start, end)`` covered by the real data:
   its whole-window loss (noted in ``details``).
 
 A window that the data does not cover entirely (or in which it has fewer than two days) is
-reported as ``crisis_window_skipped`` with ``direction="info"``, never as an error.
+reported as ``crisis_window_skipped``, a ``MetricResult.skipped`` row (judged ``NOT_RUN``, never PASS),
+never as an error. So is a call with no window at all (e.g. no named crisis after the training cut-off:
+``crisis_windows_none``) and, for the loss quantile, a reference portfolio with no exposure (all weights
+zero: every loss is 0 and the quantile would sit at 0.5 whatever the scenarios).
 
 ``real`` is a pandas ``DataFrame`` indexed by dates with the factors among its columns (duck-typed:
 this package does not import pandas) or a ``[T, F]`` array with ``dates`` given separately; it is
@@ -161,7 +164,8 @@ def crisis_metrics(synthetic, real, factors: Sequence[str], *, dates=None, windo
                    weights: Sequence[float] | None = None, threshold: float | None = None,
                    floor: Floor | None = None) -> list[MetricResult]:
     """``crisis_wasserstein`` (per window and factor), ``crisis_loss_quantile`` (per window) and
-    ``crisis_window_skipped`` for windows the data does not cover.
+    ``crisis_window_skipped`` (NOT_RUN) for windows the data does not cover; ``crisis_windows_none`` (NOT_RUN)
+    when ``windows`` is empty.
 
     ``threshold`` applies to the loss quantile (default 0.99) and ``floor`` to it likewise;
     ``weights`` default to an equally weighted portfolio of the factors.
@@ -173,14 +177,21 @@ def crisis_metrics(synthetic, real, factors: Sequence[str], *, dates=None, windo
     pooled = capped_daily(synthetic)
     generated = -(synthetic.sum(axis=1) @ w)
     results = []
-    for name, (start, end) in _windows(windows).items():
+    named = _windows(windows)
+    if not named:
+        return [MetricResult.skipped(
+            name="crisis_windows_none", tier=TIER, reference=REFERENCE,
+            reason=f"no named crisis window to test against (the data runs from {day[0]} to {day[-1]}; only crises "
+                   "after the training cut-off count)")]
+    for name, (start, end) in named.items():
         base = {"window": name, "start": str(start), "end": str(end)}
         mask = (day >= start) & (day <= end)
         if day[0] > start or day[-1] < end or mask.sum() < 2:
             reason = (f"the data ({day[0]} to {day[-1]}) does not cover the window" if day[0] > start or day[-1] < end
                       else f"the data has {int(mask.sum())} day(s) inside the window")
-            results.append(MetricResult(name="crisis_window_skipped", tier=TIER, value=float("nan"), direction="info",
-                                        details={**base, "reason": reason}, reference=REFERENCE))
+            results.append(MetricResult.skipped(name="crisis_window_skipped", tier=TIER, reference=REFERENCE,
+                                                reason=f"crisis {name} ({start} to {end}): {reason}",
+                                                details={**base, "reason": reason}))
             continue
         window = values[mask]
         base["days"] = int(window.shape[0])
@@ -193,6 +204,12 @@ def crisis_metrics(synthetic, real, factors: Sequence[str], *, dates=None, windo
                 details={**base, "scaled_by_window_std": float(distance / scale) if scale > 0 else None,
                          "window_mean": float(window[:, j].mean()), "window_std": scale,
                          "synthetic_mean": float(pooled[:, j].mean()), "synthetic_std": float(pooled[:, j].std())}))
+        if not np.any(w):
+            results.append(MetricResult.skipped(
+                name="crisis_loss_quantile", tier=TIER, reference=REFERENCE, details={**base, "weights": w.tolist()},
+                reason=f"crisis {name}: the reference portfolio has no exposure (every weight is zero), so it has no "
+                       "loss to place among the scenarios"))
+            continue
         realised, offset, length = worst_window_loss(window, w, horizon)
         results.append(MetricResult(
             name="crisis_loss_quantile", tier=TIER, value=loss_quantile(generated, realised),

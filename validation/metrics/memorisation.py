@@ -21,6 +21,11 @@ Results:
   standardised units) of a training window; pass when 0. ``details`` list their indices and the
   matched training window's first row.
 
+Nothing to test is ``NOT_RUN`` (``MetricResult.skipped``), never PASS: every metric when the training
+window is shorter than the horizon (no window to copy); the two holdout-relative metrics when the holdout
+is shorter than the horizon (no yardstick), and the ratio when half the holdout windows coincide with
+training windows (a zero denominator).
+
 The nearest neighbour is found by chunked brute force (``|x|² + |y|² − 2 x·y`` through BLAS; a
 k-d tree degenerates to brute force in ``horizon × F`` ≈ 60–180 dimensions) and its distance is then
 recomputed exactly, so a copy reads 0 up to rounding. Caps: at most ``max_paths`` synthetic paths
@@ -73,7 +78,7 @@ def nearest(queries: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.
     return distance, index
 
 
-def _prepare(synthetic, real, training, factors, max_paths, max_train, rng):
+def _prepare(synthetic, real, training, factors, max_paths, max_train, rng, allow_short_holdout=False):
     training = check_real(training, factors, min_rows=2, name="training")
     f = training.shape[1]
     real = check_real(real, factors, min_rows=2, name="real")
@@ -85,7 +90,10 @@ def _prepare(synthetic, real, training, factors, max_paths, max_train, rng):
     if (scale <= 0).any():
         raise ValueError(f"training factor(s) {np.flatnonzero(scale <= 0).tolist()} are constant: cannot standardise")
     train_windows, train_starts = windows(training, horizon, max_train)
-    holdout_windows, _ = windows(real, horizon)
+    if real.shape[0] < horizon and allow_short_holdout:
+        holdout_windows = np.empty((0, horizon, f))  # no yardstick: the caller reports the ratios as not run
+    else:
+        holdout_windows, _ = windows(real, horizon)
     n_train_total = training.shape[0] - horizon + 1
     rng = rng if rng is not None else np.random.default_rng(0)
     syn_index = np.arange(synthetic.shape[0])
@@ -95,7 +103,7 @@ def _prepare(synthetic, real, training, factors, max_paths, max_train, rng):
         holdout_windows = holdout_windows[np.sort(rng.choice(holdout_windows.shape[0], max_paths, replace=False))]
 
     def flat(x):
-        return (x / scale).reshape(x.shape[0], -1)
+        return (x / scale).reshape(x.shape[0], horizon * f)
 
     return (flat(synthetic[syn_index]), syn_index, flat(holdout_windows), flat(train_windows), train_starts,
             {"horizon": horizon, "training_windows": int(train_windows.shape[0]),
@@ -131,27 +139,49 @@ def memorisation_metrics(synthetic, real, factors: Sequence[str], *, training, t
     """
     if copy_tol < 0:
         raise ValueError("copy_tol must be >= 0")
+    check_real(training, factors, min_rows=2, name="training")
+    horizon = check_synthetic(synthetic).shape[1]
+    n_train = np.asarray(training).shape[0]
+    if n_train < horizon:
+        reason = (f"the training window ({n_train} days) is shorter than the scenarios' horizon ({horizon}): there is "
+                  "no training window a path could copy")
+        return [MetricResult.skipped(name=name, tier=TIER, reason=reason, reference=REFERENCE)
+                for name in ("memorisation_distance_ratio", "memorisation_close_share", "memorisation_copies")]
     syn, syn_index, hold, train, train_starts, info = _prepare(synthetic, real, training, factors, max_paths,
-                                                               max_train, rng)
+                                                               max_train, rng, allow_short_holdout=True)
     syn_d, syn_nn = nearest(syn, train)
-    hold_d, _ = nearest(hold, train)
-    hold_median = float(np.median(hold_d))
-    ratio = float(np.median(syn_d) / hold_median) if hold_median > 0 else float("nan")
-    cutoff = float(np.quantile(hold_d, CLOSE_QUANTILE))
-    close = float(np.mean(syn_d < cutoff))
     copies = np.flatnonzero(syn_d <= copy_tol)
-    common = {**info, "synthetic_median_distance": float(np.median(syn_d)), "holdout_median_distance": hold_median,
+    common = {**info, "synthetic_median_distance": float(np.median(syn_d)),
               "units": "Euclidean distance of flattened paths standardised by the training daily std"}
-    return [
-        MetricResult(name="memorisation_distance_ratio", tier=TIER, value=ratio,
-                     threshold=DEFAULT_RATIO_THRESHOLD if threshold is None else float(threshold), direction="min",
-                     floor=floor, reference=REFERENCE, details=common),
-        MetricResult(name="memorisation_close_share", tier=TIER, value=close, threshold=DEFAULT_CLOSE_SHARE_THRESHOLD,
-                     direction="max", reference=REFERENCE,
-                     details={**common, "holdout_1st_percentile": cutoff, "expected": CLOSE_QUANTILE}),
-        MetricResult(name="memorisation_copies", tier=TIER, value=float(copies.size), threshold=0.0, direction="max",
-                     reference=REFERENCE,
-                     details={**common, "copy_tol": copy_tol, "copy_share": float(copies.size / syn_d.size),
-                              "indices": syn_index[copies][:1000].tolist(),
-                              "training_window_starts": train_starts[syn_nn[copies]][:1000].tolist()}),
-    ]
+    results = []
+    if hold.shape[0] == 0:
+        reason = (f"the holdout ({np.asarray(real).shape[0]} days) is shorter than the scenarios' horizon ({horizon}): "
+                  "no holdout window gives the distance a model that does not memorise would have")
+        results += [MetricResult.skipped(name=name, tier=TIER, reason=reason, reference=REFERENCE, details=common)
+                    for name in ("memorisation_distance_ratio", "memorisation_close_share")]
+    else:
+        hold_d, _ = nearest(hold, train)
+        hold_median = float(np.median(hold_d))
+        common["holdout_median_distance"] = hold_median
+        if hold_median > 0:
+            results.append(MetricResult(
+                name="memorisation_distance_ratio", tier=TIER, value=float(np.median(syn_d) / hold_median),
+                threshold=DEFAULT_RATIO_THRESHOLD if threshold is None else float(threshold), direction="min",
+                floor=floor, reference=REFERENCE, details=common))
+        else:
+            results.append(MetricResult.skipped(
+                name="memorisation_distance_ratio", tier=TIER, reference=REFERENCE, details=common,
+                reason="half the holdout windows coincide with training windows (median distance 0): the holdout "
+                       "is no yardstick of a model that does not memorise"))
+        cutoff = float(np.quantile(hold_d, CLOSE_QUANTILE))
+        results.append(MetricResult(
+            name="memorisation_close_share", tier=TIER, value=float(np.mean(syn_d < cutoff)),
+            threshold=DEFAULT_CLOSE_SHARE_THRESHOLD, direction="max", reference=REFERENCE,
+            details={**common, "holdout_1st_percentile": cutoff, "expected": CLOSE_QUANTILE}))
+    results.append(MetricResult(
+        name="memorisation_copies", tier=TIER, value=float(copies.size), threshold=0.0, direction="max",
+        reference=REFERENCE,
+        details={**common, "copy_tol": copy_tol, "copy_share": float(copies.size / syn_d.size),
+                 "indices": syn_index[copies][:1000].tolist(),
+                 "training_window_starts": train_starts[syn_nn[copies]][:1000].tolist()}))
+    return results

@@ -333,10 +333,18 @@ def tail_dependence(synthetic: Any, real: Any, factors: Sequence[str], *, thresh
     """``tail_dep_lower``, ``tail_dep_upper``: the largest absolute difference, over factor pairs, between the
     synthetic and real empirical tail-dependence coefficients at quantile ``q`` (default 0.05), on daily
     increments (overlapping horizon sums leave too few, too dependent tail points). ``details["pairs"]``
-    maps ``"a~b"`` to ``{"synthetic", "real", "diff"}``. Direction ``max``. References: Joe (1997);
+    maps ``"a~b"`` to ``{"synthetic", "real", "diff"}``. Direction ``max``. A holdout with fewer than
+    ``MIN_TAIL_POINTS`` observations in each tail gives ``NOT_RUN`` rows (``MetricResult.skipped``): the
+    empirical coefficient is then 0 or 1/(nq) steps, not an estimate. References: Joe (1997);
     Schmidt & Stadtmüller (2006)."""
     q = _check_q(q)
     synthetic, real = check_pair(synthetic, real, factors, min_factors=2)
+    if real.shape[0] * q < MIN_TAIL_POINTS:
+        reason = (f"the holdout has {real.shape[0]} days: tail dependence at q={q} needs at least "
+                  f"{int(np.ceil(MIN_TAIL_POINTS / q))} ({MIN_TAIL_POINTS} points in each tail)")
+        return [MetricResult.skipped(name=name, tier=TIER, reason=reason, reference=TAIL_REFERENCE,
+                                     details={"scope": "daily", "q": q, "n_real": int(real.shape[0])})
+                for name in ("tail_dep_lower", "tail_dep_upper")]
     values, (ls, lr, us, ur) = _tail(synthetic, real, q, rng)
     details = []
     for tail, (syn, rea) in (("lower", (ls, lr)), ("upper", (us, ur))):

@@ -30,6 +30,11 @@ the two measured values lie within the fact's tolerance of each other (so a valu
 threshold does not flip the verdict). Each fact gives one ``MetricResult`` (``stylized_<fact>``,
 value 1 reproduced / 0 not, with both measured values in ``details``) and the tier gives
 ``stylized_coverage`` = the share of facts reproduced.
+
+Nothing to test is ``NOT_RUN`` (``MetricResult.skipped``), never PASS: long memory on paths shorter than
+12 steps; the leverage effect when ``equity_factors`` is given and empty (it is a fact of equity returns);
+and the whole tier (one ``stylized_coverage`` row) on paths shorter than 6 steps or a holdout shorter than
+100 days.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ LINEAR_ACF_LAGS = 5
 LONG_MEMORY_LAG = 10
 LONG_MEMORY_MIN = 0.05
 CROSS_CORR_TOL = 0.15
+MIN_REAL_DAYS = 100
 
 #: |synthetic - real| within which a fact counts as reproduced whatever the presence rule says.
 TOLERANCES = {
@@ -144,14 +150,27 @@ def _shows(fact: str, m: dict[str, np.ndarray], j: int) -> tuple[float, bool]:
     raise ValueError(f"unknown fact {fact!r}")
 
 
-def _check(synthetic, real, factors, equity_factors):
-    real = check_real(real, factors, min_rows=100)
+def _check(synthetic, real, factors, equity_factors, min_rows: int = MIN_REAL_DAYS):
+    real = check_real(real, factors, min_rows=min_rows)
     synthetic = check_synthetic(synthetic, real.shape[1])
     if factors is not None and equity_factors is not None:
         unknown = sorted(set(equity_factors) - set(factors))
         if unknown:
             raise ValueError(f"equity factors {unknown} are not among the factors {list(factors)}")
     return synthetic, real
+
+
+def _not_testable(synthetic, real) -> str:
+    """Why no stylized fact can be measured ("" when they can): paths too short, or too short a holdout."""
+    h = np.shape(synthetic)[1] if np.ndim(synthetic) >= 2 else 0
+    if h < LINEAR_ACF_LAGS + 1:
+        return (f"the scenarios have {h} steps; stylized facts need paths of at least {LINEAR_ACF_LAGS + 1} "
+                f"(autocorrelations to lag {LINEAR_ACF_LAGS})")
+    t = np.shape(real)[0] if np.ndim(real) >= 1 else 0
+    if t < MIN_REAL_DAYS:
+        return (f"the holdout has {t} days; stylized facts need at least {MIN_REAL_DAYS} (a Hill tail index on "
+                f"{HILL_MIN_K} order statistics)")
+    return ""
 
 
 def fact_table(synthetic, real, factors: Sequence[str], *, equity_factors: Sequence[str] | None = None) -> list[dict]:
@@ -209,19 +228,31 @@ def stylized_metrics(synthetic, real, factors: Sequence[str], *, threshold: floa
     ``threshold`` is the minimum coverage (default 0.8); ``floor`` applies to the coverage.
     ``equity_factors`` restricts the leverage fact (default: every factor, judged by the iff rule).
     """
+    checked_synthetic, checked_real = _check(synthetic, real, factors, equity_factors, min_rows=1)
+    short = _not_testable(checked_synthetic, checked_real)
+    if short:
+        return [MetricResult.skipped(name="stylized_coverage", tier=TIER, reason=short, reference=REFERENCE)]
     rows = fact_table(synthetic, real, factors, equity_factors=equity_factors)
     results = []
+    if equity_factors is not None and not list(equity_factors):
+        results.append(MetricResult.skipped(
+            name="stylized_leverage_effect", tier=TIER, reference=REFERENCE,
+            reason="no equity factor: the leverage effect is a fact of equity returns (Cont 2001, fact 9)"))
     for row in rows:
         details = {key: value for key, value in row.items() if key not in ("fact", "factor")}
         if row["reproduced"] is None:
-            results.append(MetricResult(name=f"stylized_{row['fact']}", tier=TIER, value=float("nan"),
-                                        direction="info", factor=row["factor"], details=details, reference=REFERENCE))
+            results.append(MetricResult.skipped(name=f"stylized_{row['fact']}", tier=TIER, factor=row["factor"],
+                                                reason=row["skipped"], details=details, reference=REFERENCE))
             continue
         reference = REFERENCE + ("; " + HILL_REFERENCE if row["fact"] == "fat_tails" else "")
         results.append(MetricResult(name=f"stylized_{row['fact']}", tier=TIER, value=float(row["reproduced"]),
                                     threshold=1.0, direction="min", factor=row["factor"], details=details,
                                     reference=reference))
     judged = [row for row in rows if row["reproduced"] is not None]
+    if not judged:  # defensive: fat tails, clustering and linear autocorrelation are always measurable
+        results.append(MetricResult.skipped(name="stylized_coverage", tier=TIER, reference=REFERENCE,
+                                            reason="no stylized fact could be measured on these factors"))
+        return results
     share = float(np.mean([row["reproduced"] for row in judged]))
     results.append(MetricResult(
         name="stylized_coverage", tier=TIER, value=share,

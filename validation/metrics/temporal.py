@@ -27,6 +27,11 @@ path is useless; every statistic here *pools* the paths:
   retarded volatility model", PRL 87, 228701): ``corr(r_t, |r_{t+k}|)`` for ``k = 1..10``, pooled
   over within-path pairs like the ACF.
 
+Nothing to test is ``NOT_RUN`` (``MetricResult.skipped``), never PASS: the per-path tests on paths shorter
+than ``MIN_TEST_HORIZON``, and any metric of a factor whose synthetic paths or real series are constant (the
+ACF, the tests and the leverage correlation are undefined there; a constant path used to count as "does not
+reject", which let a constant generator match a real series that rarely rejects).
+
 Every metric's value is an effect size per factor: the mean absolute difference over lags
 (ACF, leverage) or the difference in rejection shares (tests). Each has a raw statistic function
 ``f(synthetic, real) -> array[F]`` that accepts real block-bootstrap paths in place of
@@ -99,6 +104,12 @@ def transform(x: np.ndarray, kind: str) -> np.ndarray:
 # --------------------------------------------------------------------------- pooled estimators
 
 
+def _constant(x: np.ndarray, axis) -> np.ndarray:
+    """Whether ``x`` is exactly constant along ``axis`` (tested on the values, not on a centred sum of squares:
+    subtracting a computed mean leaves rounding residues, on which a correlation would read about 1)."""
+    return np.ptp(x, axis=axis) == 0
+
+
 def pooled_acf(paths, nlags: int) -> np.ndarray:
     """Pooled within-path ACF at lags ``1..nlags``: ``[nlags, F]`` (see the module docstring).
 
@@ -113,8 +124,10 @@ def pooled_acf(paths, nlags: int) -> np.ndarray:
     n, h, _ = x.shape
     if not 1 <= nlags < h:
         raise ValueError(f"nlags must lie in 1..{h - 1} for paths of {h} steps, got {nlags}")
-    d = x - x.reshape(-1, x.shape[2]).mean(axis=0)
+    grand = x.reshape(-1, x.shape[2]).mean(axis=0)
+    d = x - grand
     var = (d * d).mean(axis=(0, 1))
+    var = np.where(_constant(x, (0, 1)), np.nan, var)  # a constant series has no autocorrelation
     out = np.empty((nlags, x.shape[2]))
     for k in range(1, nlags + 1):
         # einsum sums the lagged products without materialising them (the arrays can be 10⁷ long)
@@ -130,10 +143,12 @@ def pooled_cross_corr(a, b, lag: int) -> np.ndarray:
     b = np.asarray(b, dtype=np.float64)
     x = a[:, :-lag].reshape(-1, a.shape[2])
     y = b[:, lag:].reshape(-1, b.shape[2])
+    flat = _constant(x, 0) | _constant(y, 0)
     x = x - x.mean(axis=0)
     y = y - y.mean(axis=0)
+    sxx, syy = (x * x).sum(axis=0), (y * y).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (x * y).sum(axis=0) / np.sqrt((x * x).sum(axis=0) * (y * y).sum(axis=0))
+        return np.where(flat, np.nan, (x * y).sum(axis=0) / np.sqrt(sxx * syy))
 
 
 def leverage_curve(paths, nlags: int) -> np.ndarray:
@@ -175,6 +190,7 @@ def ljung_box_per_path(paths, nlags: int) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"nlags must lie in 1..{h - 1}, got {nlags}")
     d = x - x.mean(axis=1, keepdims=True)
     c0 = (d * d).sum(axis=1)
+    c0 = np.where(_constant(x, 1), np.nan, c0)  # a constant path: the statistic is undefined
     q = np.zeros((x.shape[0], x.shape[2]))
     with np.errstate(divide="ignore", invalid="ignore"):
         for k in range(1, nlags + 1):
@@ -207,6 +223,7 @@ def arch_lm_per_path(paths, nlags: int) -> tuple[np.ndarray, np.ndarray]:
         beta = np.linalg.pinv(design) @ y[:, :, None]
     resid = y - (design @ beta)[:, :, 0]
     sst = ((y - y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    sst = np.where(_constant(y, 1), np.nan, sst)  # constant squared residuals: R² is undefined
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = 1.0 - (resid * resid).sum(axis=1) / sst
     lm = (m * r2).reshape(n, f)
@@ -235,8 +252,7 @@ def capped_paths(x: np.ndarray) -> np.ndarray:
     return x[np.sort(np.random.default_rng(0).choice(x.shape[0], PATH_CAP, replace=False))]
 
 
-def rejection_share(paths, test: str, nlags: int, *, squared: bool = False) -> np.ndarray:
-    """Share of paths whose per-path test rejects at 5 %, per factor (at most PATH_CAP paths)."""
+def _path_pvalues(paths, test: str, nlags: int, *, squared: bool = False) -> np.ndarray:
     x = capped_paths(np.asarray(paths, dtype=np.float64))
     if test == "ljung_box":
         _, pvalues = ljung_box_per_path(x * x if squared else x, nlags)
@@ -244,8 +260,27 @@ def rejection_share(paths, test: str, nlags: int, *, squared: bool = False) -> n
         _, pvalues = arch_lm_per_path(x - x.reshape(-1, x.shape[2]).mean(axis=0), nlags)
     else:
         raise ValueError(f"test must be 'ljung_box' or 'arch_lm', got {test!r}")
-    # A constant path has an undefined statistic (nan p-value): it does not reject.
-    return (np.nan_to_num(pvalues, nan=1.0) < ALPHA).mean(axis=0)
+    return pvalues
+
+
+def _shares(pvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(share of defined paths rejecting at 5 %, number of defined paths) per factor.
+
+    A constant path has an undefined statistic (nan p-value): it is left out, not counted as "does not
+    reject" (which would let a constant generator match a real series that rarely rejects); with no defined
+    path the share is nan and the metric is not run.
+    """
+    defined = np.isfinite(pvalues)
+    count = defined.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(count > 0, ((pvalues < ALPHA) & defined).sum(axis=0) / np.maximum(count, 1), np.nan)
+    return share, count
+
+
+def rejection_share(paths, test: str, nlags: int, *, squared: bool = False) -> np.ndarray:
+    """Share of paths whose per-path test rejects at 5 %, per factor (at most PATH_CAP paths; constant paths,
+    whose statistic is undefined, left out; nan when every path is constant)."""
+    return _shares(_path_pvalues(paths, test, nlags, squared=squared))[0]
 
 
 # --------------------------------------------------------------------------- raw statistics
@@ -305,11 +340,23 @@ def acf_metrics(synthetic, real, factors: Sequence[str], *, kind: str = "returns
     syn = pooled_acf(transform(synthetic, kind), lags)
     ref = pooled_acf(transform(real, kind)[None], lags)
     error = np.abs(syn - ref).mean(axis=0)
-    return [MetricResult(name=name, tier=TIER, value=float(error[j]), threshold=_threshold(name, threshold),
-                         direction="max", factor=factor, floor=fl, reference=REFERENCES["acf"],
-                         details={"lags": list(range(1, lags + 1)), "synthetic": syn[:, j].tolist(),
-                                  "real": ref[:, j].tolist(), "estimator": "pooled within-path ACF (grand mean)"})
+    return [_undefined(name, factor, syn[:, j], ref[:, j], REFERENCES["acf"], "an autocorrelation")
+            or MetricResult(name=name, tier=TIER, value=float(error[j]), threshold=_threshold(name, threshold),
+                            direction="max", factor=factor, floor=fl, reference=REFERENCES["acf"],
+                            details={"lags": list(range(1, lags + 1)), "synthetic": syn[:, j].tolist(),
+                                     "real": ref[:, j].tolist(), "estimator": "pooled within-path ACF (grand mean)"})
             for j, (factor, fl) in enumerate(zip(factors, _floors(floor, len(factors)), strict=True))]
+
+
+def _undefined(name: str, factor: str, synthetic: np.ndarray, real: np.ndarray, reference: str,
+               what: str) -> MetricResult | None:
+    """A NOT_RUN row when a correlation curve is undefined on one side (a constant series), else None."""
+    if np.isfinite(synthetic).all() and np.isfinite(real).all():
+        return None
+    side = "the synthetic paths" if not np.isfinite(synthetic).all() else "the real series"
+    return MetricResult.skipped(name=name, tier=TIER, factor=factor, reference=reference,
+                                reason=f"{side} of {factor} are constant (after the transform): {what} is undefined, "
+                                       "so there is no serial dependence to compare")
 
 
 def ljung_box_metrics(synthetic, real, factors: Sequence[str], *, squared: bool = False,
@@ -330,21 +377,27 @@ def _test_metrics(test, synthetic, real, factors, *, squared, threshold, floor) 
     name = "arch_lm" if test == "arch_lm" else ("ljung_box_squared" if squared else "ljung_box_returns")
     h = synthetic.shape[1]
     if h < MIN_TEST_HORIZON:
-        return [MetricResult(name=name, tier=TIER, value=float("nan"), direction="info", factor=factor,
-                             reference=REFERENCES[test],
-                             details={"skipped": f"per-path tests need a horizon of at least {MIN_TEST_HORIZON} "
-                                                 f"steps; the scenarios have {h}"})
+        reason = f"per-path tests need a horizon of at least {MIN_TEST_HORIZON} steps; the scenarios have {h}"
+        return [MetricResult.skipped(name=name, tier=TIER, factor=factor, reference=REFERENCES[test], reason=reason,
+                                     details={"skipped": reason})
                 for factor in factors]
     lags = path_test_lags(h, test)
     windows = real_windows(real, h)
-    syn_share = rejection_share(synthetic, test, lags, squared=squared)
-    real_share = rejection_share(windows, test, lags, squared=squared)
+    syn_share, syn_defined = _shares(_path_pvalues(synthetic, test, lags, squared=squared))
+    real_share, real_defined = _shares(_path_pvalues(windows, test, lags, squared=squared))
     pooled_lags = _acf_lags(h)
     demeaned = synthetic - synthetic.reshape(-1, synthetic.shape[2]).mean(axis=0)
     series = demeaned * demeaned if (squared or test == "arch_lm") else synthetic
     q, q_p = pooled_box_pierce(series, pooled_lags)
     results = []
     for j, (factor, fl) in enumerate(zip(factors, _floors(floor, len(factors)), strict=True)):
+        if not (syn_defined[j] and real_defined[j]):
+            side = "synthetic path" if not syn_defined[j] else f"real {h}-day window"
+            results.append(MetricResult.skipped(
+                name=name, tier=TIER, factor=factor, reference=REFERENCES[test],
+                reason=f"every {side} of {factor} is constant: {test.replace('_', '-')} is undefined on a constant "
+                       "series, so there is no serial dependence to compare"))
+            continue
         column = real[:, j] - real[:, j].mean()
         if test == "arch_lm":
             full = het_arch(column, nlags=lags, result_object=True)
@@ -357,6 +410,7 @@ def _test_metrics(test, synthetic, real, factors, *, squared, threshold, floor) 
             direction="max", pvalue=None, factor=factor, floor=fl, reference=REFERENCES[test],
             details={"per_path_lags": lags, "alpha": ALPHA, "synthetic_rejection_share": float(syn_share[j]),
                      "real_rejection_share": float(real_share[j]), "real_windows": int(windows.shape[0]),
+                     "synthetic_paths_tested": int(syn_defined[j]), "real_windows_tested": int(real_defined[j]),
                      "pooled_lags": pooled_lags,
                      "synthetic_pooled_box_pierce": float(q[j]), "synthetic_pooled_pvalue": float(q_p[j]),
                      "real_full_series_stat": real_stat, "real_full_series_pvalue": real_p}))
@@ -371,10 +425,12 @@ def leverage_metrics(synthetic, real, factors: Sequence[str], *, threshold: floa
     syn = leverage_curve(synthetic, lags)
     ref = leverage_curve(real[None], lags)
     error = np.abs(syn - ref).mean(axis=0)
-    return [MetricResult(name="leverage", tier=TIER, value=float(error[j]), threshold=_threshold("leverage", threshold),
-                         direction="max", factor=factor, floor=fl, reference=REFERENCES["leverage"],
-                         details={"lags": list(range(1, lags + 1)), "synthetic": syn[:, j].tolist(),
-                                  "real": ref[:, j].tolist()})
+    return [_undefined("leverage", factor, syn[:, j], ref[:, j], REFERENCES["leverage"], "the leverage correlation")
+            or MetricResult(name="leverage", tier=TIER, value=float(error[j]),
+                            threshold=_threshold("leverage", threshold), direction="max", factor=factor, floor=fl,
+                            reference=REFERENCES["leverage"],
+                            details={"lags": list(range(1, lags + 1)), "synthetic": syn[:, j].tolist(),
+                                     "real": ref[:, j].tolist()})
             for j, (factor, fl) in enumerate(zip(factors, _floors(floor, len(factors)), strict=True))]
 
 

@@ -336,3 +336,21 @@ def test_var_backtest_rejects_mismatched_or_short_data():
     real[5, 1] = np.inf
     with pytest.raises(ValueError, match="non-finite"):
         var_backtest(_scenarios(n=1000), real, [1.0, 1.0, 1.0])
+
+
+def test_a_holdout_shorter_than_one_expected_exceedance_is_not_run_never_pass():
+    # 50 days at 99 %: a correct VaR expects 0.5 exceedances; the Basel table has no verdict to give.
+    real = np.random.default_rng(7).standard_normal((50, 3))
+    by_name = {r.name: r for r in var_backtest(_scenarios(n=2000), real, [1.0, 1.0, 1.0])}
+    assert by_name["var_exceedance_rate"].direction == "info"
+    for name in ("kupiec_pof", "christoffersen_independence", "christoffersen_cc", "basel_traffic_light",
+                 "es_backtest_z2"):
+        assert by_name[name].passed is None and "at least 100 observations" in by_name[name].not_run
+
+
+def test_independence_with_fewer_than_two_exceedances_is_not_run():
+    real = 0.1 * np.random.default_rng(8).standard_normal((300, 3))  # far inside the VaR: no exceedance
+    by_name = {r.name: r for r in var_backtest(_scenarios(n=2000), real, [1.0, 1.0, 1.0])}
+    assert by_name["var_exceedance_rate"].details["exceedances"] == 0
+    assert "needs at least two" in by_name["christoffersen_independence"].not_run
+    assert by_name["kupiec_pof"].not_run == "" and by_name["kupiec_pof"].passed is False  # too few: also a failure

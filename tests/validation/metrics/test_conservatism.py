@@ -28,7 +28,7 @@ def test_each_measure_of_the_subject_is_its_loss_over_the_median_of_the_other_ve
     assert es.value == pytest.approx(0.14 / 0.18)  # the others' 0.16, 0.20
     assert var.details["median"] == pytest.approx(0.21) and var.details["lowest"] == "v1 (champion)"
     assert var.details["values"] == {"v1 (champion)": 0.10, "v2 (challenger)": 0.12, "v3 (benchmark)": 0.30}
-    assert outcomes([var, es]) == ["PASS", "PASS"]
+    assert outcomes([var, es]) == ["WARN", "PASS"]  # 0.48 of the others: below half their median
 
 
 def test_a_version_far_below_the_others_fails():

@@ -117,3 +117,35 @@ def test_bad_input():
     bad.iloc[5, 1] = np.nan
     with pytest.raises(ValueError, match="non-finite value at row 5, column 1"):
         crisis_metrics(synthetic, bad, FACTORS)
+
+
+def test_no_crisis_window_to_test_is_not_run():
+    real = frame()
+    synthetic = np.random.default_rng(3).standard_normal((100, 20, 2)) * 0.01
+    [row] = crisis_metrics(synthetic, real, FACTORS, windows={})
+    assert row.name == "crisis_windows_none" and row.not_run and row.passed is None
+
+
+def test_an_uncovered_window_is_not_run_and_names_the_crisis():
+    real = frame()
+    synthetic = np.random.default_rng(3).standard_normal((100, 20, 2)) * 0.01
+    [row] = crisis_metrics(synthetic, real, FACTORS, windows={"covid": ("2020-02-19", "2020-04-30")})
+    assert row.name == "crisis_window_skipped" and "covid" in row.not_run and row.passed is None
+
+
+def test_a_portfolio_without_exposure_has_no_crisis_loss_to_place():
+    real = frame()
+    synthetic = np.random.default_rng(3).standard_normal((100, 20, 2)) * 0.01
+    results = crisis_metrics(synthetic, real, FACTORS, windows={"gfc": ("2008-09-15", "2009-03-31")},
+                             weights=[0.0, 0.0])
+    [q] = [r for r in results if r.name == "crisis_loss_quantile"]
+    assert "no exposure" in q.not_run and q.passed is None
+
+
+def test_a_crisis_far_beyond_the_scenarios_fails_the_loss_quantile():
+    real = frame()
+    real.loc["2008-09-15":"2009-03-31", "eq"] -= 0.02  # a steady 2 % daily fall through the crisis
+    synthetic = np.random.default_rng(3).standard_normal((500, 20, 2)) * 0.001
+    [q] = [r for r in crisis_metrics(synthetic, real, FACTORS, windows={"gfc": ("2008-09-15", "2009-03-31")},
+                                     weights=[1.0, 0.0]) if r.name == "crisis_loss_quantile"]
+    assert q.value == 1.0 and q.passed is False

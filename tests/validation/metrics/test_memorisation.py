@@ -74,8 +74,10 @@ def test_bad_input():
     training, holdout = ar_garch_like(rng, 300), ar_garch_like(rng, 100)
     with pytest.raises(ValueError, match="factor names must match"):
         memorisation_metrics(np.zeros((5, 10, 3)), holdout, FACTORS, training=training)
-    with pytest.raises(ValueError, match="shorter than the horizon"):
-        memorisation_metrics(np.zeros((5, 150, 2)), holdout, FACTORS, training=training)
+    short = {r.name: r for r in memorisation_metrics(np.zeros((5, 150, 2)), holdout, FACTORS, training=training)}
+    assert short["memorisation_distance_ratio"].not_run and short["memorisation_close_share"].not_run
+    assert "shorter than the scenarios' horizon" in short["memorisation_distance_ratio"].not_run
+    assert short["memorisation_copies"].passed is True  # the copy check needs no holdout: it still ran
     with pytest.raises(ValueError, match="training has 2 columns but 3 factor names"):
         memorisation_metrics(np.zeros((5, 10, 2)), holdout, ["a", "b", "c"], training=training)
     flat = training.copy()
@@ -84,3 +86,31 @@ def test_bad_input():
         memorisation_metrics(np.zeros((5, 10, 2)), holdout, FACTORS, training=flat)
     with pytest.raises(ValueError, match="copy_tol"):
         memorisation_metrics(np.zeros((5, 10, 2)), holdout, FACTORS, training=training, copy_tol=-1)
+
+
+def test_a_training_window_shorter_than_the_horizon_leaves_nothing_to_test():
+    rng = np.random.default_rng(5)
+    training, holdout = ar_garch_like(rng, 15), ar_garch_like(rng, 100)
+    results = memorisation_metrics(np.ones((5, 20, 2)), holdout, FACTORS, training=training)
+    assert [r.name for r in results] == ["memorisation_distance_ratio", "memorisation_close_share",
+                                         "memorisation_copies"]
+    assert all(r.not_run and r.passed is None for r in results)
+
+
+def test_copies_of_training_windows_fail_every_memorisation_metric():
+    rng = np.random.default_rng(6)
+    training, holdout = ar_garch_like(rng, 300), ar_garch_like(rng, 200)
+    starts = rng.integers(0, 300 - 10, size=50)
+    copies = training[starts[:, None] + np.arange(10)[None, :]]
+    results = {r.name: r for r in memorisation_metrics(copies, holdout, FACTORS, training=training)}
+    assert results["memorisation_distance_ratio"].value == pytest.approx(0.0, abs=1e-9)
+    assert results["memorisation_copies"].value == 50
+    assert not any(r.passed for r in results.values())
+
+
+def test_a_holdout_made_of_training_windows_is_no_yardstick():
+    rng = np.random.default_rng(7)
+    training = ar_garch_like(rng, 300)
+    results = {r.name: r for r in memorisation_metrics(ar_garch_like(rng, 100)[None, :10], training[:100],
+                                                       FACTORS, training=training)}
+    assert "median distance 0" in results["memorisation_distance_ratio"].not_run

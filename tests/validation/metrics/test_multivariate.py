@@ -180,7 +180,7 @@ def test_threshold_and_floor_drive_passed():
 @pytest.mark.parametrize(("call", "message"), [
     (lambda s, r: mv.correlation_error(s[:, :, :1], r[:, :1], ["x"]), "at least 2 factors"),
     (lambda s, r: mv.tail_dependence(s, r, FACTORS, q=0.7), r"q must lie in \(0, 0.5\)"),
-    (lambda s, r: mv.tail_dependence(s, r[:60], FACTORS), "tail dependence at q=0.05 needs at least 100"),
+    (lambda s, r: mv.tail_dependence_statistic(s, r[:60]), "tail dependence at q=0.05 needs at least 100"),
     (lambda s, r: mv.energy_distance(s, r, ["a", "b"]), "3 columns but 2 factor names"),
     (lambda s, r: mv.mmd(s[:, :, :2], r, FACTORS), "synthetic has 2 factors but the real data has 3"),
     (lambda s, r: mv.mmd(s, r, FACTORS, permutations=0), "permutations must be a positive integer"),
@@ -217,3 +217,20 @@ def test_run_multivariate_is_complete_deterministic_and_fast():
     assert [r.value for r in results] == [r.value for r in again]
     assert all(isinstance(r.to_dict(), dict) for r in results)
     assert elapsed < 60  # a sanity bound, not a benchmark (see bench/)
+
+
+def test_tail_dependence_on_a_holdout_with_too_few_tail_points_is_not_run_never_pass():
+    synthetic, real = _data()
+    results = mv.tail_dependence(synthetic, real[:60], FACTORS)
+    assert [r.name for r in results] == ["tail_dep_lower", "tail_dep_upper"]
+    assert all(r.not_run and r.passed is None for r in results)
+    assert "needs at least 100" in results[0].not_run
+
+
+def test_tail_dependence_fails_a_comonotone_set_against_independent_factors():
+    rng = np.random.default_rng(11)
+    real = rng.standard_normal((400, 3))
+    common = rng.standard_normal((300, 5, 1))
+    synthetic = np.repeat(common, 3, axis=2)  # every factor the same: lambda = 1 for every pair
+    results = mv.tail_dependence(synthetic, real, FACTORS, threshold=0.3)
+    assert all(r.value > 0.8 and r.passed is False for r in results)

@@ -119,13 +119,24 @@ def test_bad_input():
     paths = moving_block_paths(training, 50, 20, 20, np.random.default_rng(4))
     with pytest.raises(ValueError, match="equity factors \\['dax'\\]"):
         stylized_metrics(paths, holdout, FACTORS, equity_factors=["dax"])
-    with pytest.raises(ValueError, match="at least 100"):
-        stylized_metrics(paths, holdout[:50], FACTORS)
+    [short_holdout] = stylized_metrics(paths, holdout[:50], FACTORS)
+    assert short_holdout.name == "stylized_coverage" and "at least 100" in short_holdout.not_run
     with pytest.raises(ValueError, match="factor names must match"):
         stylized_metrics(paths[:, :, :2], holdout, FACTORS)
+    [short_paths] = stylized_metrics(paths[:, :4], holdout, FACTORS)
+    assert "at least 6" in short_paths.not_run and short_paths.passed is None
     with pytest.raises(ValueError, match="at least 6 steps"):
-        stylized_metrics(paths[:, :4], holdout, FACTORS)
+        measure_facts(paths[:, :4])
     holdout = holdout.copy()
     holdout[7, 2] = np.inf
     with pytest.raises(ValueError, match="non-finite value at row 7, column 2"):
         stylized_metrics(paths, holdout, FACTORS)
+
+
+def test_no_equity_factor_leaves_the_leverage_effect_not_run():
+    training, holdout = _split()
+    paths = moving_block_paths(training, 300, 20, 20, np.random.default_rng(5))
+    results = stylized_metrics(paths, holdout, FACTORS, equity_factors=[])
+    leverage = [r for r in results if r.name == "stylized_leverage_effect"]
+    assert len(leverage) == 1 and "no equity factor" in leverage[0].not_run and leverage[0].passed is None
+    assert results[-1].name == "stylized_coverage" and not results[-1].not_run

@@ -173,3 +173,61 @@ def test_nan_is_located():
         acf_metrics(synthetic, np.ones((100, 2)), FACTORS)
     with pytest.raises(ValueError, match="kind must be one of"):
         acf_metrics(np.ones((5, 20, 2)), np.ones((100, 2)), FACTORS, kind="cubed")
+
+
+def test_ljung_box_on_constant_synthetic_paths_is_not_run_not_a_pass():
+    # A constant path has no Ljung-Box statistic; counting it as "does not reject" let a constant generator
+    # match a real series that rarely rejects.
+    from validation.metrics.temporal import arch_lm_metrics, ljung_box_metrics
+
+    rng = np.random.default_rng(21)
+    real = rng.standard_normal((400, 2))
+    synthetic = rng.standard_normal((200, 20, 2))
+    synthetic[:, :, 1] = 0.5
+    for results in (ljung_box_metrics(synthetic, real, ["a", "b"]),
+                    ljung_box_metrics(synthetic, real, ["a", "b"], squared=True),
+                    arch_lm_metrics(synthetic, real, ["a", "b"])):
+        by_factor = {r.factor: r for r in results}
+        assert by_factor["a"].passed is not None and not by_factor["a"].not_run
+        assert "constant" in by_factor["b"].not_run and by_factor["b"].passed is None
+
+
+def test_acf_and_leverage_on_a_constant_real_factor_are_not_run():
+    from validation.metrics.temporal import acf_metrics, leverage_metrics
+
+    rng = np.random.default_rng(22)
+    real = rng.standard_normal((300, 2))
+    real[:, 0] = 0.0
+    synthetic = rng.standard_normal((100, 20, 2))
+    for results in (acf_metrics(synthetic, real, ["a", "b"]), leverage_metrics(synthetic, real, ["a", "b"])):
+        by_factor = {r.factor: r for r in results}
+        assert "the real series of a are constant" in by_factor["a"].not_run
+        assert not by_factor["b"].not_run
+
+
+def test_per_path_tests_on_short_paths_are_not_run():
+    from validation.metrics.temporal import ljung_box_metrics
+
+    rng = np.random.default_rng(23)
+    results = ljung_box_metrics(rng.standard_normal((50, 5, 1)), rng.standard_normal((100, 1)), ["a"])
+    assert results[0].not_run and results[0].passed is None and "horizon of at least 10" in results[0].not_run
+
+
+def test_iid_paths_fail_the_volatility_clustering_metrics_against_a_garch_series():
+    from validation.metrics.temporal import acf_metrics, arch_lm_metrics
+
+    # A strong ARCH effect (alpha 0.5): per-path tests on 40 days have little power against a milder one
+    # (alpha 0.15, beta 0.83 gives a rejection-share gap of only ~0.06), the pooled ACF of r² much more.
+    rng = np.random.default_rng(24)
+    real = _garch(rng, 3000, alpha=0.5, beta=0.45).reshape(-1, 1)
+    synthetic = rng.standard_normal((500, 40, 1)) * real.std()
+    assert acf_metrics(synthetic, real, ["a"], kind="squared")[0].passed is False
+    assert arch_lm_metrics(synthetic, real, ["a"])[0].passed is False
+
+
+def _garch(rng, n, omega=0.05, alpha=0.15, beta=0.83):
+    r, var = np.empty(n), omega / (1 - alpha - beta)
+    for t in range(n):
+        r[t] = np.sqrt(var) * rng.standard_normal()
+        var = omega + alpha * r[t] ** 2 + beta * var
+    return r
