@@ -35,7 +35,8 @@ class GenerationRunOutput(serializers.ModelSerializer):
 
     class Meta:
         model = GenerationRun
-        fields = [*RUN_FIELDS, "model_version", "purpose", "n_scenarios", "horizon", "condition", "scenario_set"]
+        fields = [*RUN_FIELDS, "model_version", "purpose", "n_scenarios", "horizon", "condition", "scenario_set",
+                  "out_of_range_reason", "condition_bounds", "plausibility_filter", "filter_report"]
 
 
 class RunFilter(django_filters.FilterSet):
@@ -108,10 +109,24 @@ class GenerationRunListCreateApi(generics.ListAPIView):
                                                     '"2025", "scenario": "severely_adverse"}}')
         seed = serializers.IntegerField(min_value=0, max_value=2**63 - 1, default=0)
         purpose = serializers.ChoiceField(choices=Purpose.choices, default=Purpose.USE)
+        out_of_range_reason = serializers.CharField(
+            required=False, default="", allow_blank=True, max_length=2000,
+            help_text="a developer's reason to generate from a condition outside the engine's trained range "
+                      "(audited; the set is marked out of training range)")
+        plausibility_filter = serializers.JSONField(
+            required=False, default=None, allow_null=True,
+            help_text='{"default": true} or {"rules": [{"rule": "non_negative", "factor": "VIX"}, {"rule": '
+                      '"max_daily_move", "factor": "SP500", "maximum_abs": 0.25}]}: paths breaking a rule are '
+                      'removed after sampling; the run fails if more than 5 % would be')
 
         def validate_condition(self, value):
             if not isinstance(value, dict):
                 raise serializers.ValidationError("a JSON object")
+            return value
+
+        def validate_plausibility_filter(self, value):
+            if value is not None and not isinstance(value, dict):
+                raise serializers.ValidationError('a JSON object: {"default": true} or {"rules": [...]}')
             return value
 
     def get_queryset(self):

@@ -29,7 +29,7 @@ class ScenarioSetOutput(serializers.ModelSerializer):
         model = ScenarioSet
         fields = ["id", "name", "source", "purpose", "model_version", "dataset", "generation_run", "engine",
                   "engine_config", "condition", "seed", "factors", "n_scenarios", "horizon", "sha256", "size_bytes",
-                  "created_at"]
+                  "out_of_training_range", "out_of_range_reason", "condition_bounds", "filter_report", "created_at"]
 
 
 class ScenarioSetFilter(django_filters.FilterSet):

@@ -90,6 +90,14 @@ class GenerationRun(RunFields):
     n_scenarios = models.PositiveIntegerField()
     horizon = models.PositiveIntegerField()
     condition = models.JSONField(default=dict, blank=True)
+    out_of_range_reason = models.TextField(blank=True, help_text="a developer's reason to generate outside the "
+                                                                 "engine's condition bounds (audited)")
+    condition_bounds = models.JSONField(default=dict, blank=True,
+                                        help_text="the bounds the condition was checked against, and its breaches")
+    plausibility_filter = models.JSONField(default=dict, blank=True,
+                                           help_text="resolved filter rules applied after sampling; {} = none")
+    filter_report = models.JSONField(default=dict, blank=True,
+                                     help_text="rules, drawn, removed, share, reasons, max_share")
 
     class Meta:
         ordering = ["-created_at"]
@@ -124,6 +132,13 @@ class ScenarioSet(models.Model):
     sha256 = models.CharField(max_length=64)
     size_bytes = models.BigIntegerField()
     storage_path = models.CharField(max_length=300)
+    out_of_training_range = models.BooleanField(default=False, help_text="generated from a condition outside the "
+                                                                         "engine's trained range, with a reason")
+    out_of_range_reason = models.TextField(blank=True)
+    condition_bounds = models.JSONField(default=dict, blank=True,
+                                        help_text="the bounds the condition was checked against, and its breaches")
+    filter_report = models.JSONField(default=dict, blank=True,
+                                     help_text="plausibility filter: rules, drawn, removed, share, reasons")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

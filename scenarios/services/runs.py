@@ -25,6 +25,15 @@ from scenarios import scenario_files
 from scenarios.artifacts import read_bytes, store_bytes
 from scenarios.engines import registry
 from scenarios.engines.base import Condition, FittedState
+from scenarios.engines.conditions import bounds_for, check_condition, vol_only_bounds
+from scenarios.engines.plausibility_filter import (
+    FILTER_MAX_SHARE,
+    LEVEL_COLUMN_KINDS,
+    FilterRejected,
+    apply_filter,
+    default_filter_rules,
+    resolve_rules,
+)
 from scenarios.engines.supervisory import validate_fed_path
 from scenarios.models import Dataset, GenerationRun, Purpose, RunStatus, ScenarioSet, TrainingRun
 from scenarios.services import run_state
@@ -233,24 +242,148 @@ def parse_condition(condition: dict | None) -> dict:
         raise InvalidInput(f"invalid condition: {error}", details={"condition": [str(error)]}) from error
 
 
+def _training_of(version: ModelVersion) -> TrainingRun | None:
+    return getattr(version, "training_run_row", None)
+
+
+def _training_increments(training: TrainingRun) -> pd.DataFrame:
+    """The increments the version was fitted on: the training run's window of its dataset (as ``_train`` reads it)."""
+    increments = load_increments(training.dataset)
+    train_mask, _ = checks.split_windows(increments.index, train_start=training.train_start,
+                                         train_end=training.train_end, holdout_start=training.holdout_start,
+                                         holdout_end=training.holdout_end)
+    return increments[train_mask]
+
+
+def _is_conditioned(parsed: dict) -> bool:
+    return bool(parsed.get("severity") or parsed.get("vol_multiplier") is not None or parsed.get("targets")
+                or (parsed.get("extra") or {}).get("fed_path"))
+
+
+def condition_bounds_check(*, version: ModelVersion, state: FittedState, condition: dict, horizon: int
+                           ) -> tuple[dict, list[dict]]:
+    """(the bounds checked, as JSON; the breaches) of a parsed condition against what the version was trained on.
+
+    Unconditioned requests are never out of range. A version without a training run of its own (nothing to
+    measure the moves against) is bounded on its volatility multiplier and severity only."""
+    if not _is_conditioned(condition):
+        return {}, []
+    parsed = Condition.from_dict(condition)
+    training = _training_of(version)
+    factors, kinds = list(state.factors), state.kinds
+    windows = sorted({int(t.days) for t in parsed.targets})
+    train = _training_increments(training) if training is not None else None
+    if train is not None and set(factors) <= set(train.columns) and len(train):
+        bounds = bounds_for(state.engine, train[factors].to_numpy(), factors, kinds, horizon, windows=windows)
+    else:
+        # Nothing to measure moves against: the volatility multiplier and severity are still bounded.
+        bounds = vol_only_bounds(state.engine, horizon)
+    breaches = [b.to_dict() for b in check_condition(parsed, bounds, factors, kinds, horizon)]
+    return jsonable(bounds.to_dict()), breaches
+
+
+def _level0(version: ModelVersion, factors: list[str]) -> dict[str, float]:
+    """Each level factor's level at the end of the version's training window (the start of every path)."""
+    training = _training_of(version)
+    if training is None:
+        return {}
+    dataset = training.dataset
+    level_factors = [f for f in factors if dataset.column_kinds.get(f) in LEVEL_COLUMN_KINDS]
+    if not level_factors:
+        return {}
+    table = checks.read_canonical(read_bytes(dataset.storage_path, expected_sha256=dataset.sha256))
+    table = table[table.index <= pd.Timestamp(training.train_end)]
+    if table.empty:
+        return {}
+    last = table.iloc[-1]
+    return {f: float(last[f]) for f in level_factors if f in table.columns and np.isfinite(last[f])}
+
+
+def parse_plausibility_filter(spec: dict | None, *, version: ModelVersion, state: FittedState) -> dict:
+    """``{"rules": [...]}`` or ``{"default": true}`` → ``{"default": bool, "rules": [resolved rules]}``; ``{}`` for
+    no filter. Raises ``InvalidInput`` naming the problem."""
+    if spec is None or spec == {}:
+        return {}
+    if not isinstance(spec, dict):
+        raise InvalidInput('plausibility_filter must be {"rules": [...]} or {"default": true}',
+                           details={"plausibility_filter": ["not an object"]})
+    unknown = sorted(set(spec) - {"rules", "default"})
+    if unknown:
+        raise InvalidInput(f"plausibility_filter: unknown keys {', '.join(unknown)}; use rules or default",
+                           details={"plausibility_filter": [f"unknown keys {unknown}"]})
+    default = spec.get("default", False)
+    if not isinstance(default, bool):
+        raise InvalidInput("plausibility_filter.default must be true or false",
+                           details={"plausibility_filter": ["default is not a boolean"]})
+    if default and "rules" in spec:
+        raise InvalidInput("plausibility_filter: give either rules or default, not both",
+                           details={"plausibility_filter": ["both rules and default"]})
+    if not default and "rules" not in spec:
+        return {}
+    factors = list(state.factors)
+    level0 = _level0(version, factors)
+    if default:
+        training = _training_of(version)
+        column_kinds = training.dataset.column_kinds if training is not None else {}
+        rules = default_filter_rules(factors, state.kinds, column_kinds, level0)
+    else:
+        rules = spec["rules"]
+        if not isinstance(rules, list) or not rules:
+            raise InvalidInput("plausibility_filter.rules must be a non-empty list of rules",
+                               details={"plausibility_filter": ["rules is not a non-empty list"]})
+    try:
+        resolved = resolve_rules(rules, factors, level0)
+    except ValueError as error:
+        raise InvalidInput(f"plausibility_filter: {error}", details={"plausibility_filter": [str(error)]}) from error
+    return jsonable({"default": default, "rules": resolved})
+
+
 @transaction.atomic
 def generation_run_start(
     *, actor, model_version: ModelVersion, n_scenarios: int, horizon: int, condition: dict | None = None,
-    seed: int = 0, purpose: str = Purpose.USE,
+    seed: int = 0, purpose: str = Purpose.USE, out_of_range_reason: str = "",
+    plausibility_filter: dict | None = None,
 ) -> GenerationRun:
+    """Start a generation run. A condition outside the range the engine was trained for (``engines.conditions``)
+    is refused unless a developer of the version gives ``out_of_range_reason`` (audited; the set is marked).
+    ``plausibility_filter`` (``{"rules": [...]}`` or ``{"default": true}``) removes violating paths after sampling
+    and fails the run when it would remove more than ``FILTER_MAX_SHARE``."""
     require_any_role(actor, DEVELOPER, VALIDATOR, ADMIN)
     _check_purpose(actor, model_version, purpose)
     if not 1 <= n_scenarios <= MAX_SCENARIOS:
         raise InvalidInput(f"n_scenarios must be 1..{MAX_SCENARIOS:,}", details={"n_scenarios": [str(n_scenarios)]})
     if not 1 <= horizon <= MAX_HORIZON:
         raise InvalidInput(f"horizon must be 1..{MAX_HORIZON} days", details={"horizon": [str(horizon)]})
-    load_checkpoint(model_version)  # refuse now, not on the worker, when the checkpoint is missing
+    state = load_checkpoint(model_version)  # refuse now, not on the worker, when the checkpoint is missing
     parsed = parse_condition(condition)
-    run = GenerationRun.objects.create(model_version=model_version, purpose=purpose, n_scenarios=n_scenarios,
-                                       horizon=horizon, condition=parsed, seed=seed, created_by=actor)
+    reason = (out_of_range_reason or "").strip() if isinstance(out_of_range_reason, str) else None
+    if reason is None:
+        raise InvalidInput("out_of_range_reason must be text", details={"out_of_range_reason": ["not a string"]})
+    if reason and not is_version_developer(actor, model_version):
+        raise Forbidden("only a developer of this version may generate outside its trained condition range")
+    bounds, breaches = condition_bounds_check(version=model_version, state=state, condition=parsed, horizon=horizon)
+    unknown = [b["message"] for b in breaches if b["field"].endswith(".factor")]
+    if unknown:  # not a range question: no reason can make an unknown factor generable
+        raise InvalidInput(f"invalid condition: {'; '.join(unknown)}", details={"condition": unknown})
+    messages = [b["message"] for b in breaches]
+    if breaches and not reason:
+        raise InvalidInput(f"the condition is outside the range engine {state.engine} was trained for: "
+                           + "; ".join(messages) + " (a developer may proceed with out_of_range_reason)",
+                           code="condition_out_of_range", details={"condition": messages})
+    filter_spec = parse_plausibility_filter(plausibility_filter, version=model_version, state=state)
+    run = GenerationRun.objects.create(
+        model_version=model_version, purpose=purpose, n_scenarios=n_scenarios, horizon=horizon, condition=parsed,
+        seed=seed, created_by=actor, out_of_range_reason=reason if breaches else "",
+        condition_bounds={"bounds": bounds, "breaches": breaches} if bounds else {},
+        plausibility_filter=filter_spec,
+    )
     audit_record(actor=actor, action="generation_run.started", object_type="generation_run", object_id=run.pk,
                  after={"model_version": model_version.pk, "purpose": purpose, "n": n_scenarios, "horizon": horizon,
-                        "seed": seed, "condition": {k: v for k, v in parsed.items() if k != "extra"}})
+                        "seed": seed, "condition": {k: v for k, v in parsed.items() if k != "extra"},
+                        "plausibility_filter": filter_spec})
+    if breaches:
+        audit_record(actor=actor, action="generation_run.out_of_training_range", object_type="generation_run",
+                     object_id=run.pk, after={"reason": reason, "breaches": breaches, "bounds": bounds})
     from scenarios.tasks import generate_scenarios
 
     transaction.on_commit(lambda: generate_scenarios.delay(run.pk))
@@ -275,14 +408,29 @@ def generation_run_execute(run_id: int, *, worker: str | None = None) -> None:
                      object_id=run.pk, after={"error": message[:500]})
 
 
-def generation_sample(run: GenerationRun, state: FittedState | None = None) -> tuple[np.ndarray, FittedState]:
-    """The paths a generation run draws from its version's checkpoint with its recorded seed, condition
-    and size — shared by the worker (``_generate``) and ``manage.py reproduce``, so both run one code path."""
+def generation_draw(run: GenerationRun, state: FittedState | None = None) -> tuple[np.ndarray, FittedState, dict]:
+    """(paths, state, filter report) of a generation run: sample its version's checkpoint with the recorded seed,
+    condition and size, then apply its recorded plausibility filter (``{}`` report when it has none).
+
+    Raises ``FilterRejected`` when the filter would remove more than ``FILTER_MAX_SHARE`` of the paths."""
     state = state if state is not None else load_checkpoint(run.model_version)
     condition = Condition.from_dict(run.condition) if run.condition else None
     paths = registry.sample_engine(state, n=run.n_scenarios, horizon=run.horizon, condition=condition, seed=run.seed)
     if paths.shape != (run.n_scenarios, run.horizon, len(state.factors)) or not np.isfinite(paths).all():
         raise RuntimeError(f"engine {state.engine} returned {paths.shape} or non-finite values")
+    report: dict = {}
+    if run.plausibility_filter:
+        paths, report = apply_filter(paths, state.factors, run.plausibility_filter.get("rules", []),
+                                     max_share=FILTER_MAX_SHARE)
+        report = jsonable(report | {"default": bool(run.plausibility_filter.get("default"))})
+    return paths, state, report
+
+
+def generation_sample(run: GenerationRun, state: FittedState | None = None) -> tuple[np.ndarray, FittedState]:
+    """The paths a generation run stores: drawn from its version's checkpoint with its recorded seed, condition
+    and size, and filtered by its recorded plausibility filter — shared by the worker (``_generate``) and
+    ``manage.py reproduce``, so both run one code path."""
+    paths, state, _ = generation_draw(run, state)
     return paths, state
 
 
@@ -291,7 +439,13 @@ def _generate(run: GenerationRun, worker: str) -> None:
     run_state.report_progress(GenerationRun, run.pk, fraction=0.05, stage="loading checkpoint")
     state = load_checkpoint(version)
     run_state.report_progress(GenerationRun, run.pk, fraction=0.1, stage="sampling")
-    paths, state = generation_sample(run, state)
+    try:
+        paths, state, filter_report = generation_draw(run, state)
+    except FilterRejected as rejected:
+        # Recorded on the run (finish() saves this object); no scenario set is stored.
+        run.filter_report = jsonable(rejected.report)
+        raise InvalidInput(str(rejected), code="filter_rejected",
+                           details={"filter_report": run.filter_report}) from rejected
     run_state.report_progress(GenerationRun, run.pk, fraction=0.8, stage="storing")
     blob = scenario_files.canonical_bytes(paths, state.factors)
     path, sha = store_bytes(blob, suffix=".parquet")
@@ -304,12 +458,17 @@ def _generate(run: GenerationRun, worker: str) -> None:
             generation_run=run, model_version=version, dataset=training.dataset if training else None,
             name=f"{version.model.model_id} v{version.version} {run.condition.get('severity') or 'unconditioned'}",
             source=run.lineage_uid, purpose=run.purpose, engine=state.engine, engine_config=state.config,
-            condition=run.condition, seed=run.seed, factors=state.factors, n_scenarios=run.n_scenarios,
+            condition=run.condition, seed=run.seed, factors=state.factors, n_scenarios=int(paths.shape[0]),
             horizon=run.horizon, sha256=sha, size_bytes=len(blob), storage_path=path, created_by=run.created_by,
+            out_of_training_range=bool(run.out_of_range_reason), out_of_range_reason=run.out_of_range_reason,
+            condition_bounds=run.condition_bounds, filter_report=filter_report,
         )
+        run.filter_report = filter_report
         run_state.finish(run, status=RunStatus.SUCCEEDED)
         audit_record(actor=run.created_by, action="generation_run.succeeded", object_type="generation_run",
-                     object_id=run.pk, after={"scenario_set": scenario_set.pk, "sha256": sha})
+                     object_id=run.pk, after={"scenario_set": scenario_set.pk, "sha256": sha,
+                                              "n_scenarios": scenario_set.n_scenarios,
+                                              "filter_removed": filter_report.get("removed", 0)})
         entity = lineage_entity(uid=scenario_set.lineage_uid, kind="scenario_set", label=scenario_set.name,
                                 sha256=sha, object_type="scenario_set", object_id=scenario_set.pk,
                                 actor=run.created_by)
@@ -318,7 +477,9 @@ def _generate(run: GenerationRun, worker: str) -> None:
             used=[f"checkpoint:{version.checkpoint_sha256}", f"model_version:{version.pk}"], generated=[entity],
             agents=[run.created_by, lineage_agent(uid=f"worker:{worker[:80]}", kind="worker", label=worker)],
             object_type="generation_run", object_id=run.pk, actor=run.created_by,
-            attributes={"seed": run.seed, "n": run.n_scenarios, "horizon": run.horizon, "purpose": run.purpose},
+            attributes={"seed": run.seed, "n": run.n_scenarios, "horizon": run.horizon, "purpose": run.purpose,
+                        "filter_removed": filter_report.get("removed", 0),
+                        "out_of_training_range": scenario_set.out_of_training_range},
         )
 
 
