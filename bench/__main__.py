@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import pkgutil
 import sys
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON (the only output format)")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds, for the benchmarks that take them")
     args = parser.parse_args(argv)
     available = discover()
     if args.list:
@@ -46,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     for name in args.names or sorted(available):
         try:
-            results[name] = available[name](quick=args.quick)
+            kwargs = {"quick": args.quick}
+            if args.seeds is not None and "seeds" in inspect.signature(available[name]).parameters:
+                kwargs["seeds"] = args.seeds
+            results[name] = available[name](**kwargs)
         except Exception as error:  # noqa: BLE001 - a failing benchmark is reported, the rest still run
             failed = True
             results[name] = {"error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}

@@ -175,7 +175,7 @@ def _named(judged, outcome: str) -> list[str]:
 def diffusion_training(quick: bool) -> dict:
     from validation import suite
     from validation.outcomes import judge, worst
-    from validation.policy_defaults import thresholds_for
+    from validation.policy_defaults import SETTINGS, thresholds_for
 
     train, holdout = panel()
     # The recommended setting for validation: a GJR filter with a finite fourth moment (README, Conditioning).
@@ -193,7 +193,7 @@ def diffusion_training(quick: bool) -> dict:
                           day_ahead=day_ahead)
     tiers = ["univariate", "multivariate", "temporal", "stylized_facts", "risk_backtest"]
     results = suite.statistical(inputs, tiers, rng=np.random.default_rng(0))
-    judged = judge(results, thresholds_for(1))
+    judged = judge(results, thresholds_for(1), settings=SETTINGS)
     outcome = worst(j.outcome for j in judged)
     coverage = next(r for r in results if r.name == "stylized_coverage")
     return {"seconds": seconds, "target_seconds": TRAINING_TARGET_SECONDS,

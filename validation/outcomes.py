@@ -10,15 +10,21 @@ nothing to test (``MetricResult.not_run``) is NOT_RUN — never PASS.
 A tier of the suite is FAIL if any of its metrics fails, else WARN if any warns, else PASS if at least one
 metric passed; a tier whose rows are all INFO or NOT_RUN tested nothing and is NOT_RUN. The run's outcome
 is the worst over the tiers that ran; a run in which no tier ran is NOT_RUN (and never evidence of a pass).
+
+When the policy's suite settings state a ``familywise`` rule, the per-factor rows of one metric are judged
+as a family (``validation.familywise``: Holm across factors, so that a correct model does not collect more
+FAILs because it has more factors; a FAIL is at most softened to WARN, never to PASS). Without it, every row
+is judged on its own, as policies before version 4 were.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from validation import familywise
 from validation.metrics.result import MetricResult
 
 ORDER = {"NOT_RUN": -1, "INFO": -1, "PASS": 0, "WARN": 1, "FAIL": 2}
@@ -41,7 +47,10 @@ def _within(value: float, bound: float, direction: str) -> bool:
     return abs(value) <= bound
 
 
-def judge(results: Sequence[MetricResult], thresholds: Mapping[str, Mapping[str, float]]) -> list[Judged]:
+def judge(results: Sequence[MetricResult], thresholds: Mapping[str, Mapping[str, float]],
+          settings: Mapping | None = None) -> list[Judged]:
+    """Each result's outcome under ``thresholds``; ``settings`` (a policy's ``suite_settings``) may add
+    family-wise control across factors (its ``"familywise"`` entry; absent: row by row)."""
     judged = []
     for result in results:
         policy = thresholds.get(result.name, {})
@@ -60,7 +69,11 @@ def judge(results: Sequence[MetricResult], thresholds: Mapping[str, Mapping[str,
         else:
             outcome = "FAIL"
         judged.append(Judged(result=applied, outcome=outcome, threshold=threshold, warn=warn))
-    return judged
+    rule = (settings or {}).get("familywise")
+    if not rule:
+        return judged
+    adjusted = familywise.adjust([(j.result, j.outcome) for j in judged], rule)
+    return [replace(j, result=result, outcome=outcome) for j, (result, outcome) in zip(judged, adjusted, strict=True)]
 
 
 def worst(outcomes) -> str:

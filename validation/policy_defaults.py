@@ -94,14 +94,27 @@ SETTINGS = {
                     "vol_multiplier": [1.0, 1.5, 2.0, 3.0], "equity_move": [-0.05, -0.10, -0.20, -0.35]},
     # The plausibility filter may remove at most this share of a set (more hides a broken model).
     "filter_max_share": 0.05,
+    # Family-wise control of false FAILs (validation.familywise, issue 15 §5): the per-factor rows of one metric
+    # are a family; Holm (1979) at ``alpha`` over their p-values (from the noise floor read as a normal law, or
+    # the metric's own test); a non-significant WARN becomes PASS and FAIL becomes WARN (never PASS). Rows with
+    # no noise model: a FAIL count that Bin(m, row_size) explains at ``alpha`` becomes WARN. ``row_size``: the
+    # size of one row's test (the floor's 90 % band is one-sided 5 %).
+    "familywise": {"method": "holm", "alpha": 0.05, "row_size": 0.05, "scope": "factors within a metric"},
 }
+
+
+# Ratios whose neutral value is 1 (a perfect generator scores ≈ 1): the tier scales their distance above 1,
+# not the ratio (policy v4; v1-v3 scaled the ratio, so tier 1's bound 0.96 made a perfect generator WARN).
+ABOVE_ONE = {"predictive_mae_ratio"}
 
 
 def thresholds_for(tier: int) -> dict[str, dict[str, float]]:
     scale = TIER_SCALE[tier]
     out = {}
     for name, (direction, threshold, warn) in BASE.items():
-        if name in UNSCALED:
+        if name in ABOVE_ONE:
+            out[name] = {"threshold": round(1 + (threshold - 1) * scale, 6), "warn": round(1 + (warn - 1) * scale, 6)}
+        elif name in UNSCALED:
             out[name] = {"threshold": threshold, "warn": warn}
         elif direction == "min":
             # stricter means a higher minimum, capped at 1 for shares

@@ -14,6 +14,7 @@ from scenarios.models import RunStatus, ScenarioSet
 from scenarios.selectors.runs import get_or_404, scenario_set_list
 from validation import suite
 from validation.models import MetricRow, ValidationPolicy, ValidationRun
+from validation.outcomes import not_run_tiers
 from validation.selectors.runs import validation_run_get, validation_run_list
 from validation.services.policy import policy_update
 from validation.services.runs import validation_run_start
@@ -29,12 +30,17 @@ class MetricRowOutput(serializers.ModelSerializer):
 class ValidationRunOutput(serializers.ModelSerializer):
     policy = serializers.SerializerMethodField()
     created_by = serializers.CharField(source="created_by.username")
+    not_run_tiers = serializers.SerializerMethodField(help_text="tiers that tested nothing (outcome NOT_RUN)")
 
     class Meta:
         model = ValidationRun
         fields = ["id", "status", "progress", "parts", "error", "scenario_set", "model_version", "dataset", "policy",
                   "train_start", "train_end", "holdout_start", "holdout_end", "tiers", "options", "tier_outcomes",
-                  "outcome", "results_sha256", "seed", "created_by", "created_at", "started_at", "finished_at"]
+                  "outcome", "not_run_tiers", "results_sha256", "seed", "created_by", "created_at", "started_at",
+                  "finished_at"]
+
+    def get_not_run_tiers(self, obj) -> list[str]:
+        return not_run_tiers(obj.tier_outcomes or {})
 
     def get_policy(self, obj) -> str:
         return f"tier {obj.policy.model_tier} v{obj.policy.version}"
@@ -99,7 +105,7 @@ class ValidationRunDetailApi(APIView):
 class PolicyOutput(serializers.ModelSerializer):
     class Meta:
         model = ValidationPolicy
-        fields = ["id", "model_tier", "version", "thresholds", "noise_floor", "note", "created_at"]
+        fields = ["id", "model_tier", "version", "thresholds", "noise_floor", "suite_settings", "note", "created_at"]
 
 
 class PolicyListApi(generics.ListAPIView):

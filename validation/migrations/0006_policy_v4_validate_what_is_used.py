@@ -1,7 +1,8 @@
 """Data migration: policy version 4 per model tier — what is used is validated (issue 15).
 
 Adds the thresholds of the new tiers (conformance of conditioned sets, plausibility, the anti-gaming audit,
-agreement across versions in use, the generation filter's share, the default coherence rules) and the suite's
+agreement across versions in use, the generation filter's share, the default coherence rules), re-scales the
+predictive MAE ratio around 1, and adds the suite's
 settings (``suite_settings``: default coherence rules, plausibility region, adversarial grid, filter share,
 family-wise control). Values frozen here, a copy of validation.policy_defaults at the time; each is explained
 there.
@@ -173,6 +174,13 @@ THRESHOLDS = {
         }
     }
 }
+# The predictive MAE ratio's neutral value is 1: tiers scale its distance above 1 (v1-v3 scaled the ratio, and
+# tier 1's 0.96 made a perfect generator WARN).
+PREDICTIVE = {"1": {"threshold": 1.16, "warn": 1.4}, "2": {"threshold": 1.2, "warn": 1.5},
+              "3": {"threshold": 1.25, "warn": 1.625}}
+for _tier, _bound in PREDICTIVE.items():
+    THRESHOLDS[_tier]["predictive_mae_ratio"] = _bound
+
 SETTINGS = {
     "coherence_defaults": {
         "rates_floor": -1.0,
@@ -210,7 +218,13 @@ SETTINGS = {
             -0.35
         ]
     },
-    "filter_max_share": 0.05
+    "filter_max_share": 0.05,
+    "familywise": {
+        "method": "holm",
+        "alpha": 0.05,
+        "row_size": 0.05,
+        "scope": "factors within a metric"
+    }
 }
 NOTE = ("v4: conformance, plausibility, adversarial audit, version agreement, default coherence rules, "
         "NOT_RUN (validation/migrations/0006_policy_v4_validate_what_is_used.py)")

@@ -8,13 +8,34 @@ held-out split (0: indistinguishable, 0.5: perfectly separable).
 Here the real sequences are the holdout's overlapping windows of the scenarios' horizon. Both
 classes are balanced and capped, features are standardised with the real data's mean/std (so the
 classifier sees scale differences as scale, not as a numerical-conditioning accident), and every
-random choice (subsample, split, weight initialisation, batch order) comes from one seeded
-``torch.Generator`` — no global seeding. The device is chosen at run time (CUDA when present, with
-``torch.autocast``), the code path is the same. Unlike the reference implementation, which splits
-overlapping windows at random, the real test windows come from the last 20 % of the holdout and
-the training windows from the first 80 %: a random split of overlapping windows leaks (a test
-window shares all but one day with a training window), and a 16-unit GRU does learn to recognise
-them — a perfect generator then scores ~0.25 instead of ~0.
+random choice (block assignment, subsample, split, weight initialisation, batch order) comes from
+one seeded ``torch.Generator`` — no global seeding. The device is chosen at run time (CUDA when
+present, with ``torch.autocast``), the code path is the same.
+
+**The split must be exchangeable** (issue 15 §5). The score is only calibrated — about 0 for a
+generator whose paths have the holdout's law — if the real and the synthetic windows are sampled
+and split *the same way*: under that null the four groups (real train, real test, synthetic train,
+synthetic test) are then exchangeable and the test accuracy is 0.5 up to binomial noise. Two
+splits of the real windows break this:
+
+* *At random over overlapping windows* (the reference implementation): a test window shares all
+  but one day with some training window and a 16-unit GRU learns to recognise them — real test
+  windows are "seen", synthetic ones never are, and a perfect generator scores ~0.25.
+* *In time* (first 80 % train, last 20 % test; this module until issue 15): the real training
+  windows come from one period and the real test windows from another, while synthetic windows —
+  like the holdout's own law — cover all of it. The classifier learns the period: real test
+  windows look like "the other period", hence synthetic, and an ideal generator (2,000 real
+  windows of the holdout itself) scored 0.353 with accuracy 0.147, *below* chance.
+
+So the holdout is cut into contiguous blocks of ``block_days`` (by default ``2 × horizon``) days, a
+random ``test_fraction`` of the blocks (at least one each side) is assigned to testing, and only
+the windows lying *entirely inside* one block are used. Train and test windows then share no day
+(every window crossing a block boundary is dropped: an ``h - 1``-day gap between a training block
+and a test block), and both sides are drawn from blocks spread over the whole holdout, i.e. from the
+same mixture of periods as a generator of the holdout's law. The synthetic paths carry no date:
+they are split at random, with the same numbers per class as the real ones. Short blocks keep the
+two real sides close in composition (many blocks, interleaved) at the price of dropping about half
+of the (highly redundant) overlapping windows.
 """
 
 from __future__ import annotations
@@ -80,18 +101,32 @@ def real_windows(real: np.ndarray, horizon: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(real, horizon, axis=0).transpose(0, 2, 1)
 
 
-def split_real_windows(real: np.ndarray, horizon: int, test_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """Windows of the first ``1 - test_fraction`` of ``real`` and of the last ``test_fraction``, apart.
+def split_real_windows(real: np.ndarray, horizon: int, test_fraction: float, generator: torch.Generator, *,
+                       block_days: int | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Training and test windows of ``real`` ``[T, F]`` from randomly assigned contiguous blocks.
 
-    The two parts are disjoint in time, so no test window shares a day with a training window:
-    overlapping windows split at random would let a classifier recognise test windows it has
-    nearly seen (19 of 20 days in common), inflating the score even for a perfect generator.
+    ``real`` is cut into ``T // block_days`` blocks (the last one takes the remainder); a random
+    ``round(n_blocks * test_fraction)`` of them (clipped to ``1 .. n_blocks - 1``) are test blocks.
+    Each side gets the overlapping ``horizon``-day windows lying entirely inside one of its blocks,
+    so no test window shares a day with a training window, and both sides span the whole series
+    (see the module docstring: an exchangeable split). Returns the two window arrays and a record
+    of the split for the result's details.
     """
-    cut = real.shape[0] - round(real.shape[0] * test_fraction)
-    if cut < horizon or real.shape[0] - cut < horizon:
-        raise ValueError(f"the real series ({real.shape[0]} days) is too short to give both a training part and a "
-                         f"{test_fraction:g} test part of at least one {horizon}-day window each")
-    return real_windows(real[:cut], horizon), real_windows(real[cut:], horizon)
+    block = 2 * horizon if block_days is None else block_days
+    n_blocks = real.shape[0] // block if block >= horizon else 0
+    if n_blocks < 2:
+        raise ValueError(f"the real series ({real.shape[0]} days) is too short to give both a training and a test "
+                         f"block of {block} days holding at least one {horizon}-day window each")
+    n_test = min(n_blocks - 1, max(1, round(n_blocks * test_fraction)))
+    is_test = np.zeros(n_blocks, dtype=bool)
+    is_test[torch.randperm(n_blocks, generator=generator)[:n_test].numpy()] = True
+    edges = [i * block for i in range(n_blocks)] + [real.shape[0]]
+    parts: dict[bool, list[np.ndarray]] = {True: [], False: []}
+    for i in range(n_blocks):
+        parts[bool(is_test[i])].append(real_windows(real[edges[i]:edges[i + 1]], horizon))
+    record = {"method": "random contiguous blocks, windows inside one block", "block_days": block,
+              "n_blocks": n_blocks, "test_blocks": np.flatnonzero(is_test).tolist()}
+    return np.concatenate(parts[False]), np.concatenate(parts[True]), record
 
 
 def standardiser(real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -172,19 +207,21 @@ def discriminative_score(
     batch_size: int = 256,
     learning_rate: float = 1e-2,
     test_fraction: float = 0.2,
+    block_days: int | None = None,
     seed: int = 0,
     threshold: float = 0.15,
     device: str | torch.device | None = None,
 ) -> MetricResult:
     """TimeGAN's post-hoc discriminative score ``|accuracy - 0.5|`` (Yoon et al. 2019, Sec. 5.2).
 
-    ``synthetic`` is ``[n, horizon, F]``; ``real`` the holdout ``[T, F]``, split in time into a
-    training part (first ``1 - test_fraction``) and a test part (the rest), each cut into
-    overlapping ``horizon``-day windows. Per class, up to ``max_per_class`` sequences are drawn,
-    ``test_fraction`` of them for testing; the classes are balanced in both parts (the synthetic
-    test paths are disjoint from the synthetic training paths). A GRU(hidden, layers) → linear
-    classifier is trained for ``epochs`` passes with Adam and binary cross-entropy, and the score is
-    ``|accuracy - 0.5|`` on the test part.
+    ``synthetic`` is ``[n, horizon, F]``; ``real`` the holdout ``[T, F]``, cut into contiguous blocks
+    of ``block_days`` days (default ``2 × horizon``) of which a random ``test_fraction`` are test
+    blocks; the real windows are the overlapping ``horizon``-day windows inside one block (the
+    exchangeable split of the module docstring). Per class, up to ``max_per_class`` sequences are
+    drawn, ``test_fraction`` of them for testing; the classes are balanced in both parts (the
+    synthetic paths are split at random, test paths disjoint from training paths). A
+    GRU(hidden, layers) → linear classifier is trained for ``epochs`` passes with Adam and binary
+    cross-entropy, and the score is ``|accuracy - 0.5|`` on the test part.
     Metric ``discriminative_score``, tier ``discriminative``, direction ``max``.
     """
     real = check_real(real, min_rows=2)
@@ -199,10 +236,14 @@ def discriminative_score(
     test_fraction = check_positive_float(test_fraction, "test_fraction")
     if test_fraction >= 1:
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+    if block_days is not None:
+        block_days = check_positive_int(block_days, "block_days", horizon)
     seed = check_positive_int(seed, "seed", 0)
     run_device = pick_device(device)
     mean, std = standardiser(real)
-    train_windows, test_windows = split_real_windows(real, horizon, test_fraction)
+    generator = torch.Generator().manual_seed(seed)
+    train_windows, test_windows, split = split_real_windows(real, horizon, test_fraction, generator,
+                                                            block_days=block_days)
     # Balanced classes: each contributes n_train training and n_test test sequences.
     budget = min(max_per_class, synthetic.shape[0])
     n_test = min(test_windows.shape[0], max(1, round(budget * test_fraction)))
@@ -211,8 +252,6 @@ def discriminative_score(
         raise ValueError(f"too few sequences per class ({n_train} train, {n_test} test; scenarios: "
                          f"{synthetic.shape[0]}, real days: {real.shape[0]}, horizon: {horizon}); the score "
                          "needs at least 8 training and 2 test sequences per class")
-
-    generator = torch.Generator().manual_seed(seed)
 
     def draw(array: np.ndarray, k: int) -> torch.Tensor:
         index = torch.randperm(array.shape[0], generator=generator)[:k].numpy()
@@ -256,6 +295,6 @@ def discriminative_score(
                  "test_loss": test_loss, "final_train_loss": last_loss,
                  "n_train": int(train_x.shape[0]), "n_test": int(test_x.shape[0]), "horizon": horizon,
                  "hidden": hidden, "layers": layers, "epochs": epochs, "batch_size": batch_size,
-                 "learning_rate": learning_rate, "seed": seed, "device": run_device.type},
+                 "learning_rate": learning_rate, "seed": seed, "device": run_device.type, "split": split},
         reference=REFERENCE,
     )

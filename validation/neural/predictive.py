@@ -8,10 +8,22 @@
 
 Here the GRU predicts the next day's increments of *all* factors from the days before (one step
 ahead at every position of a window). The same forecaster is trained twice with the same budget —
-on the scenarios (TSTR) and on the first part of the holdout (TRTR) — and both are scored on the
-last part of the holdout, disjoint in time from the TRTR training part. The value is
-``MAE_TSTR / MAE_TRTR``: about 1 when the scenarios teach the real dynamics as well as real data
-does, larger when they teach the wrong ones. Device and seeding follow ``discriminative``.
+on the scenarios (TSTR) and on real training windows (TRTR) — and both are scored on the same real
+test windows. The value is ``MAE_TSTR / MAE_TRTR``: about 1 when the scenarios teach the real
+dynamics as well as real data does, larger when they teach the wrong ones. Device and seeding
+follow ``discriminative``.
+
+**The reference must be exchangeable with the scenarios** (issue 15 §5). A generator of the
+holdout's law produces windows from the mixture of all its periods. Until issue 15 the TRTR
+forecaster learnt from the first half of the holdout only and both were scored on the second half:
+TRTR then paid for the change of regime between the halves and TSTR did not, so the ratio of a
+perfect generator depended on how different the two halves were (below 1 after a calm-to-crisis
+holdout, hiding a poor generator; above 1 the other way round). The real windows are now split
+like the discriminative score's (``discriminative.split_real_windows``): contiguous blocks of
+``2 × horizon`` days assigned at random to training or testing, windows inside one block, so the
+TRTR training windows, the test windows and a perfect generator's paths all come from the same
+mixture of periods, no test window shares a day with a training window, and a perfect generator's
+ratio is about 1.
 """
 
 from __future__ import annotations
@@ -31,7 +43,7 @@ from validation.neural.discriminative import (
     check_positive_int,
     init_parameters,
     pick_device,
-    real_windows,
+    split_real_windows,
     standardiser,
 )
 
@@ -81,6 +93,7 @@ def predictive_score(
     real: Any,
     *,
     train_fraction: float = 0.5,
+    block_days: int | None = None,
     max_sequences: int = 2000,
     hidden: int = 16,
     layers: int = 1,
@@ -94,11 +107,12 @@ def predictive_score(
     """TSTR/TRTR ratio of one-step-ahead mean absolute errors (Esteban et al. 2017; Yoon et al. 2019).
 
     ``synthetic`` is ``[n, horizon, F]`` (``horizon >= 2``); ``real`` the holdout ``[T, F]``.
-    The holdout is split in time: its first ``train_fraction`` gives the TRTR training windows, the
-    rest the evaluation windows (all overlapping ``horizon``-day windows, capped at
-    ``max_sequences``). Both forecasters get the same number of training sequences
+    The holdout is cut into contiguous blocks of ``block_days`` days (default ``2 × horizon``), a
+    random ``train_fraction`` of which give the TRTR training windows and the rest the evaluation
+    windows (the overlapping ``horizon``-day windows inside one block, capped at ``max_sequences``;
+    see the module docstring). Both forecasters get the same number of training sequences
     (``min(n, real training windows, max_sequences)``), epochs, batch size and learning rate.
-    Features are standardised with the real training part's mean/std, so MAEs are in its standard
+    Features are standardised with the holdout's mean/std, so MAEs are in its standard
     deviations. Metric ``predictive_mae_ratio``, tier ``discriminative``, direction ``max``.
     """
     real = check_real(real, min_rows=2)
@@ -117,21 +131,19 @@ def predictive_score(
     learning_rate = check_positive_float(learning_rate, "learning_rate")
     seed = check_positive_int(seed, "seed", 0)
 
-    cut = round(real.shape[0] * train_fraction)
-    if cut < horizon or real.shape[0] - cut < horizon:
-        raise ValueError(f"the real series ({real.shape[0]} days) is too short to split at {train_fraction:g} into "
-                         f"two parts of at least one {horizon}-day window each")
-    real_train, real_test = real[:cut], real[cut:]
-    mean, std = standardiser(real_train)
-    train_windows, test_windows = real_windows(real_train, horizon), real_windows(real_test, horizon)
+    if block_days is not None:
+        block_days = check_positive_int(block_days, "block_days", horizon)
+    mean, std = standardiser(real)
+    generator = torch.Generator().manual_seed(seed)
+    # split_real_windows takes the *test* share; its record names the test blocks (the evaluation windows).
+    train_windows, test_windows, split = split_real_windows(real, horizon, 1.0 - train_fraction, generator,
+                                                            block_days=block_days)
     n_train = min(max_sequences, synthetic.shape[0], train_windows.shape[0])
     n_test = min(max_sequences, test_windows.shape[0])
     if n_train < 8:
         raise ValueError(f"only {n_train} training sequences (scenarios: {synthetic.shape[0]}, real training "
                          f"windows: {train_windows.shape[0]}); the score needs at least 8")
     run_device = pick_device(device)
-
-    generator = torch.Generator().manual_seed(seed)
 
     def draw(array: np.ndarray, k: int) -> torch.Tensor:
         index = torch.randperm(array.shape[0], generator=generator)[:k].numpy()
@@ -145,16 +157,15 @@ def predictive_score(
                 "device": run_device}
     mae_tstr, loss_tstr = _fit_and_score(synthetic_x, test_x, **settings)
     mae_trtr, loss_trtr = _fit_and_score(real_train_x, test_x, **settings)
-    # Context: the MAE of always forecasting the training mean (0 after standardisation).
+    # Context: the MAE of always forecasting the holdout's mean (0 after standardisation).
     mae_mean_forecast = float(test_x[:, 1:].abs().mean())
     ratio = mae_tstr / mae_trtr if mae_trtr > 0 else float("inf")
     return MetricResult(
         name="predictive_mae_ratio", tier=TIER, value=ratio, threshold=threshold, direction="max",
         details={"mae_tstr": mae_tstr, "mae_trtr": mae_trtr, "mae_mean_forecast": mae_mean_forecast,
                  "final_train_loss_tstr": loss_tstr, "final_train_loss_trtr": loss_trtr, "n_train": n_train,
-                 "n_test": n_test, "horizon": horizon, "real_train_days": cut,
-                 "real_test_days": real.shape[0] - cut, "hidden": hidden, "layers": layers, "epochs": epochs,
-                 "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
+                 "n_test": n_test, "horizon": horizon, "split": split, "hidden": hidden, "layers": layers,
+                 "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
                  "device": run_device.type},
         reference=REFERENCE,
     )

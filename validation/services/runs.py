@@ -16,19 +16,20 @@ from django.utils import timezone
 
 from governance.access import is_version_developer, require_any_role
 from governance.canonical import canonical_json, jsonable, sha256_hex
-from governance.errors import Conflict, Forbidden, InvalidInput
+from governance.errors import Conflict, Forbidden, InvalidInput, NotFound
 from governance.models.review import EvidenceKind
 from governance.roles import ADMIN, DEVELOPER, VALIDATOR, has_role
 from governance.services.audit import audit_record
 from governance.services.lineage import lineage_agent, lineage_entity, lineage_link, lineage_record_activity
 from governance.services.review import evidence_attach
 from scenarios import datasets as checks
-from scenarios.models import RunStatus, ScenarioSet
-from scenarios.services.runs import load_increments
+from scenarios.models import Portfolio, RunStatus, ScenarioSet
+from scenarios.services.runs import load_checkpoint, load_increments
 from scenarios.services.scenario_sets import scenario_set_array
 from validation import suite
 from validation.models import MetricRow, ValidationRun
-from validation.outcomes import finite_json, judge, worst
+from validation.outcomes import finite_json, judge, not_run_tiers, worst
+from validation.services import conditioned
 from validation.services.policy import policy_current
 
 PARTS = ("statistical", "neural")
@@ -71,10 +72,12 @@ def validation_run_start(
         _refuse(actor, scenario_set, f"the holdout ({holdout_start}) overlaps the model's training window "
                 f"(to {version.train_end})", train_end=str(version.train_end), holdout_start=str(holdout_start))
     try:
-        tiers = suite.check_tiers(tiers)
+        tiers = suite.check_tiers(tiers, conditioned=conditioned.is_conditioned(scenario_set.condition))
         options = suite.check_options(options or {}, scenario_set.factors)
     except ValueError as error:
         raise InvalidInput(str(error), details={"tiers": [str(error)]}) from error
+    if options.get("portfolio") is not None and not Portfolio.objects.filter(pk=options["portfolio"]).exists():
+        raise NotFound(f"portfolio {options['portfolio']} does not exist")
     model_tier = version.model.tier if version is not None else 3
     policy = policy_current(model_tier)
     neural = any(t in suite.NEURAL_TIERS for t in tiers)
@@ -130,10 +133,45 @@ def load_inputs(run: ValidationRun, *, replay: bool = True, day_ahead: bool = Tr
         synthetic, forecast, comparator = replayed
     elif synthetic is None:
         synthetic = scenario_set_array(run.scenario_set)
-    return suite.Inputs(synthetic=synthetic, train=frame[train_mask].to_numpy(),
-                        holdout=frame[holdout_mask].to_numpy(), factors=factors,
-                        kinds=[run.dataset.risk_classes.get(f, "other") for f in factors], history=frame,
-                        train_end=run.train_end, options=run.options, day_ahead=forecast, comparator=comparator)
+    inputs = suite.Inputs(synthetic=synthetic, train=frame[train_mask].to_numpy(),
+                          holdout=frame[holdout_mask].to_numpy(), factors=factors,
+                          kinds=[run.dataset.risk_classes.get(f, "other") for f in factors], history=frame,
+                          train_end=run.train_end, options=run.options, day_ahead=forecast, comparator=comparator,
+                          settings=run.policy.suite_settings or {},
+                          train_dates=conditioned.train_dates(frame.index[train_mask]),
+                          filter_report=getattr(run.scenario_set, "filter_report", None) or None)
+    return _issue15_inputs(run, inputs)
+
+
+def _issue15_inputs(run: ValidationRun, inputs: suite.Inputs) -> suite.Inputs:
+    """Reference draw, what was asked, the adversarial grid, the comparison and the coherence rules — each
+    prepared only when its tier runs (they sample the model)."""
+    from validation.services.coherence_inputs import coherence_inputs
+
+    tiers, scenario_set = set(run.tiers), run.scenario_set
+    version = scenario_set.model_version
+    state = load_checkpoint(version) if version is not None and version.checkpoint_uri else None
+    horizon = inputs.synthetic.shape[1]
+    if tiers & {"conformance", "plausibility"}:
+        n = min(conditioned.REFERENCE_PATHS, max(scenario_set.n_scenarios, 200))
+        inputs.reference, inputs.reference_note = conditioned.reference_paths(
+            state, inputs.train, n=n, horizon=horizon, seed=run.seed)
+        inputs.asked = conditioned.asked_of(scenario_set.condition, state, inputs.factors, inputs.kinds, horizon)
+    if "adversarial" in tiers:
+        policy_settings = run.policy.suite_settings or {}
+        settings = dict(policy_settings.get("adversarial") or {})
+        if not settings:
+            inputs.adversarial = {"skip": "the policy defines no adversarial grid (a policy before version 4)"}
+        else:
+            settings.setdefault("chi2_level", (policy_settings.get("plausibility") or {}).get("chi2_level", 0.9999))
+            inputs.adversarial = conditioned.adversarial_grid(state, inputs.factors, inputs.kinds, horizon=horizon,
+                                                              weights=suite.reference_weights(inputs),
+                                                              settings=settings, seed=run.seed, train=inputs.train)
+    if "comparison" in tiers:
+        inputs.comparison = conditioned.comparison_inputs(version, scenario_set.condition)
+    if "coherence" in tiers:
+        inputs.coherence = coherence_inputs(run, inputs.synthetic)
+    return inputs
 
 
 def validation_part_execute(run_id: int, part: str, *, worker: str | None = None) -> None:
@@ -150,7 +188,7 @@ def validation_part_execute(run_id: int, part: str, *, worker: str | None = None
             results = suite.statistical(inputs, run.tiers, rng=rng, floor_config=run.policy.noise_floor)
         else:
             results = suite.neural(inputs, run.tiers, seed=run.seed)
-        judged = judge(results, run.policy.thresholds)
+        judged = judge(results, run.policy.thresholds, settings=run.policy.suite_settings or None)
     except Exception as error:  # noqa: BLE001 - a failing part fails the run with its reason
         _fail(run_id, part, f"{type(error).__name__}: {error}")
         return
@@ -225,13 +263,14 @@ def _finalise(run: ValidationRun, worker: str) -> None:
         tiers.setdefault(tier, []).append(outcome)
     run.tier_outcomes = {tier: worst(values) for tier, values in sorted(tiers.items())}
     run.outcome = worst(run.tier_outcomes.values())
+    not_run = not_run_tiers(run.tier_outcomes)
     run.results_sha256 = sha256_hex(canonical_json(results_document(run) | {"outcome": run.outcome,
                                                                              "tier_outcomes": run.tier_outcomes}))
     run.status, run.finished_at, run.progress = RunStatus.SUCCEEDED, timezone.now(), 1.0
     run.save()
     audit_record(actor=run.created_by, action="validation_run.succeeded", object_type="validation_run",
                  object_id=run.pk, after={"outcome": run.outcome, "tier_outcomes": run.tier_outcomes,
-                                          "results_sha256": run.results_sha256})
+                                          "not_run_tiers": not_run, "results_sha256": run.results_sha256})
     holdout = _holdout_entity(run)
     result = lineage_entity(uid=f"validation_result:{run.pk}", kind="validation_result",
                             label=f"validation result {run.pk} ({run.outcome})", sha256=run.results_sha256,
@@ -246,6 +285,7 @@ def _finalise(run: ValidationRun, worker: str) -> None:
     if run.model_version is not None:
         evidence_attach(actor=run.created_by, version=run.model_version, kind=EvidenceKind.VALIDATION_RUN,
                         source=run.lineage_uid, outcome=run.outcome,
-                        summary={"tier_outcomes": run.tier_outcomes, "scenario_set": run.scenario_set.pk,
+                        summary={"tier_outcomes": run.tier_outcomes, "not_run_tiers": not_run,
+                                 "scenario_set": run.scenario_set.pk,
                                  "policy": f"tier {run.policy.model_tier} v{run.policy.version}"},
                         sha256=run.results_sha256)

@@ -23,7 +23,7 @@ def test_start_read_and_list_validation_runs(api, train, generate, developer, va
     assert {m["tier"] for m in detail["metrics"]} == {"univariate", "temporal"}
     assert all(m["outcome"] in {"PASS", "WARN", "FAIL", "INFO"} for m in detail["metrics"])
     listing = api(auditor).get("/api/v1/validation-runs/", {"model_version": version.pk}).json()
-    assert listing["count"] == 1 and listing["results"][0]["policy"] == f"tier {version.model.tier} v3"
+    assert listing["count"] == 1 and listing["results"][0]["policy"] == f"tier {version.model.tier} v4"
     # a validator does not see a draft's runs; unknown ids are 404; bad tiers 400; no role 403
     assert api(validator).get(f"/api/v1/validation-runs/{run_id}/").status_code == 404
     assert api(developer).get("/api/v1/validation-runs/999/").status_code == 404
@@ -48,11 +48,12 @@ def test_policies_are_versioned_and_admin_only(api, make_user, developer):
     assert nan.status_code == 400
     created = api(admin).post("/api/v1/validation-policies/", change, format="json")
     # versions 2 and 3 are migrations 0003's and 0004's (graded backtest bounds); an admin's change is the next
-    assert created.status_code == 201 and created.json()["version"] == 4
+    assert created.status_code == 201 and created.json()["version"] == 5
     assert created.json()["thresholds"]["ks_daily"] == {"threshold": 0.04, "warn": 0.08}
     assert created.json()["thresholds"]["mmd2_daily"]  # the rest carried over
     assert created.json()["thresholds"]["christoffersen_cc"] == {"threshold": 5.991465, "warn": 9.21034}
     assert created.json()["thresholds"]["es_backtest_z2"] == {"threshold": -0.7, "warn": -1.8}
+    assert created.json()["suite_settings"]["filter_max_share"] == 0.05  # the suite settings carried over
     from governance.models import AuditEvent
 
     assert AuditEvent.objects.filter(action="validation_policy.updated", reason="tighter KS").exists()

@@ -89,3 +89,58 @@ def test_bad_inputs(synthetic, real, kwargs, message):
 def test_asking_for_cuda_without_it_is_an_input_error():
     with pytest.raises(ValueError, match="CUDA is not available"):
         discriminative_score(_gaussian_paths(100), _real(300), device="cuda")
+
+
+# ── issue 15 §5: an exchangeable split, so that an ideal generator scores about 0 ──
+
+
+def _regime_holdout(seed):
+    # A calm holdout whose last fifth is three times as volatile: the split in time of the old score put all of
+    # the volatile days in the real test part and none in the real training part.
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((750, F)) * np.where(np.arange(750) < 600, 1.0, 3.0)[:, None]
+
+
+def _holdout_windows(real, n, seed):
+    # An ideal generator: windows of the holdout itself, drawn anywhere in it.
+    from validation.neural.discriminative import real_windows
+
+    windows = real_windows(real, H)
+    return windows[np.random.default_rng(seed + 100).integers(0, len(windows), n)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_windows_of_the_holdout_itself_score_within_the_policys_pass_threshold(seed):
+    from validation.outcomes import judge
+    from validation.policy_defaults import thresholds_for
+
+    real = _regime_holdout(seed)
+    result = discriminative_score(_holdout_windows(real, 500, seed), real, seed=seed, max_per_class=500)
+    strictest = thresholds_for(1)["discriminative_score"]["threshold"]
+    assert result.value < strictest
+    assert judge([result], thresholds_for(1))[0].outcome == "PASS"
+    assert result.details["split"]["n_blocks"] == 750 // (2 * H)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_windows_of_the_holdout_scaled_three_times_still_fail(seed):
+    from validation.outcomes import judge
+    from validation.policy_defaults import thresholds_for
+
+    real = _regime_holdout(seed)
+    result = discriminative_score(3 * _holdout_windows(real, 500, seed), real, seed=seed, max_per_class=500)
+    assert judge([result], thresholds_for(3))[0].outcome == "FAIL"
+
+
+def test_no_real_test_window_shares_a_day_with_a_real_training_window():
+    from validation.neural.discriminative import split_real_windows
+
+    days = np.arange(403, dtype=float)[:, None]  # each row is its own day number
+    train, test, record = split_real_windows(days, H, 0.2, torch.Generator().manual_seed(0))
+    assert not set(train[:, :, 0].ravel()) & set(test[:, :, 0].ravel())
+    assert record["n_blocks"] == 20 and len(record["test_blocks"]) == 4
+    # test blocks are drawn at random, not the last ones: the two sides span the same period
+    assert record["test_blocks"] != [16, 17, 18, 19]
+    # every window is consecutive days inside one block of 2 × horizon days (the last one takes the remainder)
+    for window in np.concatenate([train, test])[:, :, 0]:
+        assert np.all(np.diff(window) == 1) and min(window[0] // (2 * H), 19) == min(window[-1] // (2 * H), 19)

@@ -83,3 +83,18 @@ def test_does_not_touch_the_global_rng():
     torch.manual_seed(123)
     predictive_score(_ar_paths(50, 0.5, rng), _ar_series(200, 0.5, rng), max_sequences=50, epochs=1)
     assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_windows_of_the_holdout_itself_give_a_ratio_near_one(seed):
+    # An ideal generator (windows of the holdout itself) against TRTR windows split the same way: about 1,
+    # within the tier-2 pass threshold (tier 1 scales 1.2 down to 0.96, below the neutral 1: see the report).
+    from validation.neural.discriminative import real_windows
+    from validation.policy_defaults import thresholds_for
+
+    rng = np.random.default_rng(seed)
+    real = _ar_series(1000, 0.8, rng)
+    windows = real_windows(real, H)
+    result = predictive_score(windows[rng.integers(0, len(windows), 600)], real, seed=seed, **FAST)
+    assert 0.9 < result.value < thresholds_for(2)["predictive_mae_ratio"]["threshold"]
+    assert result.details["split"]["n_blocks"] == 1000 // (2 * H)

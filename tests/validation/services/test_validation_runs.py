@@ -26,7 +26,8 @@ def test_a_copula_scenario_set_validated_end_to_end(train, generate, developer, 
                    options={"portfolio_weights": {"SP500": 1.0, "NASDAQ": 0.5}})
     assert run.status == "SUCCEEDED", run.error
     assert set(run.tier_outcomes) == {"univariate", "multivariate", "temporal", "stylized_facts", "discriminative",
-                                      "memorisation", "risk_backtest", "crisis", "coherence"}
+                                      "memorisation", "risk_backtest", "crisis", "coherence", "comparison"}
+    assert run.tier_outcomes["comparison"] == "NOT_RUN"  # no stress result of another version to compare with
     assert run.outcome in {"PASS", "WARN", "FAIL"} and len(run.results_sha256) == 64
     assert str(run.holdout_start) == "2015-01-01" and run.policy.model_tier == version.model.tier
     rows = MetricRow.objects.filter(run=run)

@@ -20,7 +20,7 @@ from scenarios import datasets as checks
 from scenarios import scenario_files
 from validation import suite
 from validation.outcomes import finite_json, judge, summarise
-from validation.policy_defaults import thresholds_for
+from validation.policy_defaults import SETTINGS, thresholds_for
 
 
 class BadInput(Exception):
@@ -92,7 +92,7 @@ class Command(BaseCommand):
                               history=increments, train_end=train_end.date())
         rng = np.random.default_rng(o["seed"])
         results = suite.statistical(inputs, tiers, rng=rng) + suite.neural(inputs, tiers, seed=o["seed"])
-        judged = judge(results, thresholds_for(o["tier"]))
+        judged = judge(results, thresholds_for(o["tier"]), settings=SETTINGS)
         tier_outcomes, outcome = summarise(judged)
         return {
             "outcome": outcome, "tier_outcomes": tier_outcomes, "policy_tier": o["tier"],
