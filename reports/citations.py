@@ -32,8 +32,9 @@ def unvalidated_sets(scenario_sets: Iterable[ScenarioSet]) -> list[ScenarioSet]:
 
 
 def require_validated(*, actor, scenario_sets: Iterable[ScenarioSet], what: str, object_type: str,
-                      object_id: int | None = None) -> None:
-    """Refuse (409, audited) when any cited set has no SUCCEEDED validation run; the message names them."""
+                      object_id: int | None = None, action: str | None = None) -> None:
+    """Refuse (409, audited as ``action``, default ``<object_type>.refused``) when any cited set has no SUCCEEDED
+    validation run; the message names them."""
     missing = unvalidated_sets(scenario_sets)
     if not missing:
         return
@@ -42,6 +43,7 @@ def require_validated(*, actor, scenario_sets: Iterable[ScenarioSet], what: str,
                f"(POST /api/v1/validation-runs/) before citing it.")
     # The refusal is evidence too; recorded in its own transaction so it survives the caller's rollback.
     with transaction.atomic():
-        audit_record(actor=actor, action=f"{object_type}.refused", object_type=object_type, object_id=object_id,
+        audit_record(actor=actor, action=action or f"{object_type}.refused", object_type=object_type,
+                     object_id=object_id,
                      after={"unvalidated_scenario_sets": [s.pk for s in missing]}, reason=message[:500])
     raise Conflict(message, code="unvalidated_scenario_set", details={"scenario_sets": [s.pk for s in missing]})

@@ -12,6 +12,7 @@ from django.urls import reverse
 from portal.pages import page
 from reports.selectors import visible_packets, visible_reports
 from scenarios.selectors.runs import generation_run_list, training_run_list
+from validation.outcomes import not_run_tiers
 from validation.selectors.runs import validation_run_list
 
 LIMIT = 50
@@ -41,7 +42,9 @@ def run_rows(user) -> list[dict]:
     rows = []
     for kind, queryset in groups:
         for run in queryset.order_by("-created_at")[:LIMIT]:
-            rows.append({"kind": kind, "run": run, "link": _link(kind, run),
+            outcome = getattr(run, "outcome", "") if kind == "Validation" else ""
+            rows.append({"kind": kind, "run": run, "link": _link(kind, run), "outcome": outcome,
+                         "not_run": not_run_tiers(run.tier_outcomes or {}) if outcome else [],
                          "percent": round(100 * max(0.0, min(1.0, run.progress or 0.0))),
                          "stage": (run.progress_detail or {}).get("stage", "")})
     rows.sort(key=lambda r: r["run"].created_at, reverse=True)

@@ -26,7 +26,8 @@ class Context:
     portfolio: Any = None
     book_notes: list = field(default_factory=list)
     stress: dict = field(default_factory=dict)  # (role, condition) → StressResult
-    validation_runs: dict = field(default_factory=dict)  # role → ValidationRun
+    validation_runs: dict = field(default_factory=dict)  # role → ValidationRun of its unconditioned set
+    set_validations: dict = field(default_factory=dict)  # (role, condition) → ValidationRun of a conditioned set
     decisions: dict = field(default_factory=dict)
     findings: list = field(default_factory=list)
     subject: Any = None  # the version the report documents

@@ -28,6 +28,7 @@ from governance.roles import ADMIN, APPROVER, AUDITOR, DEVELOPER, VALIDATOR
 from governance.services.audit import audit_record
 from governance.services.lineage import lineage_agent, lineage_entity, lineage_record_activity
 from governance.services.review import evidence_attach
+from reports.citations import require_validated, validated_set_ids
 from reports.models import Report
 from scenarios.artifacts import artifact_root, store_bytes
 from scenarios.models import RunStatus, ScenarioSet, StressResult
@@ -44,8 +45,9 @@ SECTIONS = (
     "5. Scenarios",
     "6. Validation",
     "7. Stress results and explanations",
-    "8. Findings, limitations and approvals",
-    "9. Lineage and audit trail",
+    "8. Champion, challenger and the most conservative figure",
+    "9. Findings, limitations and approvals",
+    "10. Lineage and audit trail",
 )
 OPTION_KEYS = {"shap_background", "shap_sample", "shap_permutations", "max_factor_panels", "max_waterfalls",
                "max_pages", "time_limit_seconds"}
@@ -89,12 +91,23 @@ def report_start(*, actor, model_version: ModelVersion, scenario_sets=None, vali
         raise NotFound(f"model version {model_version.pk} not found")
     options = _check_options(options)
     if scenario_sets is None:
-        scenario_sets = list(ScenarioSet.objects.filter(model_version=model_version))
+        # Only what has been validated is cited (issue 15 §1): the version's sets with a SUCCEEDED validation run.
+        candidates = list(ScenarioSet.objects.filter(model_version=model_version).order_by("pk"))
+        validated = validated_set_ids(candidates)
+        scenario_sets = [s for s in candidates if s.pk in validated]
+    else:
+        scenario_sets = list(scenario_sets)
+    if stress_results is None:
+        stress_results = list(StressResult.objects.filter(scenario_set__in=scenario_sets))
+    else:
+        stress_results = list(stress_results)
+    # Every set the document cites, directly or through a stress figure, must have been validated; refused
+    # (409, audited) before anything is written.
+    cited = {s.pk: s for s in [*scenario_sets, *(r.scenario_set for r in stress_results)]}
+    require_validated(actor=actor, scenario_sets=list(cited.values()), what="the report", object_type="report")
     if validation_runs is None:
         validation_runs = list(ValidationRun.objects.filter(scenario_set__in=scenario_sets,
                                                             status=RunStatus.SUCCEEDED))
-    if stress_results is None:
-        stress_results = list(StressResult.objects.filter(scenario_set__in=scenario_sets))
     unfinished = [r.pk for r in validation_runs if r.status != RunStatus.SUCCEEDED]
     if unfinished:
         raise InvalidInput("only SUCCEEDED validation runs can be documented",
@@ -229,8 +242,10 @@ def build_document(report: Report) -> dict[str, Any]:
     ctx.update({
         "sections": SECTIONS,
         "methodology_figures": with_urls(figures["methodology"]),
-        "scenario_blocks": [{"set": s, "figures": with_urls(f)} for s, f in figures["scenarios"]],
-        "validation_blocks": [{"run": r, "figures": with_urls(f), "comparator": _comparator(r)}
+        "scenario_blocks": [{"set": s, "figures": with_urls(f), "validation": v}
+                            for (s, f), v in zip(figures["scenarios"], ctx["set_validations"], strict=True)],
+        "validation_blocks": [{"run": r, "figures": with_urls(f), "comparator": _comparator(r),
+                               "not_run": report_context.not_run_tiers(r)}
                               for r, f in figures["validation"]],
         "stress_blocks": [{"stress": s, "shap": e.summary(), "ranked": e.ranked(15),
                            "waterfalls": [{"index": i, "loss": loss, "rank": n + 1,
@@ -256,6 +271,7 @@ def build_document(report: Report) -> dict[str, Any]:
         shap["permutation_error"] = max(errors) if errors else None
     timings["total"] = round(sum(v for k, v in timings.items() if not k.startswith("pdf_")), 4)
     return {"pdf": rendered.pdf, "pages": rendered.pages, "shap": shap, "timings": timings,
+            "comparison": ctx["comparison"]["table"],
             "fetched": rendered.fetched, "refused": rendered.refused,
             "used": [s.lineage_uid for s in scenario_sets] + [f"validation_result:{r.pk}" for r in validation_runs]
             + [s.lineage_uid for s in stress_results] + [f"model_version:{version.pk}"]}
@@ -277,7 +293,10 @@ def _store(report: Report, built: dict[str, Any], worker: str) -> None:
                          object_id=report.pk, after={"sha256": sha, "pages": report.pages,
                                                      "size_bytes": report.size_bytes,
                                                      "additivity_residual": report.shap.get("additivity_residual"),
-                                                     "refused_urls": [u for u, _ in built["refused"]][:20]})
+                                                     "refused_urls": [u for u, _ in built["refused"]][:20],
+                                                     # the champion/challenger table as printed: the packet's
+                                                     # comparison CSVs are this record, not a later recompute
+                                                     "comparison": built.get("comparison")})
             entity = lineage_entity(uid=report.lineage_uid, kind="report",
                                     label=f"documentation {report.model_version}",
                                     sha256=sha, object_type="report", object_id=report.pk, actor=report.created_by)

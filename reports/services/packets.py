@@ -11,6 +11,8 @@ What a packet holds (names inside the zip):
     validation/<id>/results.json                     ``validation.services.runs.results_document``
     validation/<id>/metrics.csv                      one row per metric
     stress/<id>/result.json, stress/<id>/pnl.parquet VaR/ES, worst scenarios, distribution; P&L per scenario
+    comparison/champion_challenger.csv               every version in use × condition × VaR/ES (as printed)
+    comparison/most_conservative.csv                 per condition and measure, the largest loss and its source
     lineage/prov.json                                W3C PROV-JSON of everything upstream of the report
     audit/excerpt.json                               every audit event about an object in that lineage
     README.txt, verify.py, manifest.json, signature.ed25519
@@ -48,6 +50,7 @@ from governance.selectors.lineage import MAX_DEPTH, lineage_subgraph
 from governance.services.audit import HASHED_FIELDS, audit_record, event_payload
 from governance.services.checkpoints import checkpoint_message
 from governance.services.lineage import lineage_agent, lineage_entity, lineage_record_activity
+from reports.citations import require_validated
 from reports.models import Packet, Report
 from reports.packet import manifest as manifest_module
 from reports.packet import verify as verifier
@@ -87,13 +90,23 @@ def require_packet_access(actor, version) -> None:
 
 
 # ── start / execute ─────────────────────────────────────────────────────────────────────────
-@transaction.atomic
 def packet_start(*, actor, report: Report) -> Packet:
+    """Request the packet of a SUCCEEDED report; refused (409, audited) when the report cites a set that has
+    not been validated — checked before anything is written, so the refusal's audit event stands."""
     require_packet_access(actor, report.model_version)
     report = Report.objects.select_related("model_version").get(pk=report.pk)
     if report.status != RunStatus.SUCCEEDED:
         raise Conflict(f"report {report.pk} is {report.status}: a packet needs a SUCCEEDED report",
                        code="report_not_ready")
+    cited = {s.pk: s for s in report.scenario_sets.all()}
+    cited |= {r.scenario_set_id: r.scenario_set for r in report.stress_results.select_related("scenario_set")}
+    require_validated(actor=actor, scenario_sets=[cited[k] for k in sorted(cited)], what="the packet",
+                      object_type="report", object_id=report.pk, action="packet.refused")
+    return _packet_create(actor=actor, report=report)
+
+
+@transaction.atomic
+def _packet_create(*, actor, report: Report) -> Packet:
     packet = Packet.objects.create(report=report, model_version=report.model_version, seed=0, created_by=actor)
     audit_record_packet(actor, "packet.requested", packet, after={"report": report.pk, "report_sha256": report.sha256})
     from reports.tasks import build_packet
@@ -202,7 +215,20 @@ def _csv_cell(value: Any) -> str:
     return scenario_files.safe_csv_cell(value)
 
 
-def _scenario_set_files(scenario_set) -> dict[str, bytes]:
+def _set_validations(scenario_set, report: Report) -> list[dict]:
+    """The set's SUCCEEDED validation runs finished by the time the report was (later runs are not the
+    report's evidence, and would make two builds of one packet differ)."""
+    from validation.models import ValidationRun
+    from validation.outcomes import not_run_tiers
+
+    runs = ValidationRun.objects.filter(scenario_set=scenario_set, status=RunStatus.SUCCEEDED).order_by("pk")
+    if report.finished_at is not None:
+        runs = runs.filter(Q(finished_at__lte=report.finished_at) | Q(reports=report))
+    return [{"run": run.pk, "outcome": run.outcome, "tier_outcomes": run.tier_outcomes or {},
+             "not_run_tiers": not_run_tiers(run.tier_outcomes or {})} for run in runs.distinct()]
+
+
+def _scenario_set_files(scenario_set, report: Report | None = None) -> dict[str, bytes]:
     prefix = f"scenario_sets/{scenario_set.pk}"
     parquet = read_bytes(scenario_set.storage_path, expected_sha256=scenario_set.sha256)
     array, factors = scenario_files.read_canonical(parquet)
@@ -217,6 +243,11 @@ def _scenario_set_files(scenario_set) -> dict[str, bytes]:
             "size_bytes": scenario_set.size_bytes, "generation_run": scenario_set.generation_run_id,
             "model_version": scenario_set.model_version_id, "dataset": scenario_set.dataset_id,
             "created_at": scenario_set.created_at,
+            "out_of_training_range": bool(getattr(scenario_set, "out_of_training_range", False)),
+            "out_of_range_reason": getattr(scenario_set, "out_of_range_reason", "") or "",
+            "condition_bounds": getattr(scenario_set, "condition_bounds", None) or {},
+            "filter_report": getattr(scenario_set, "filter_report", None) or {},
+            "validation": _set_validations(scenario_set, report) if report is not None else [],
         }),
     }
     fed = fed_layout_bytes(scenario_set.condition)
@@ -280,6 +311,52 @@ def _stress_files(stress) -> dict[str, bytes]:
         }),
         f"{prefix}/pnl.parquet": read_bytes(stress.pnl_path, expected_sha256=stress.pnl_sha256),
     }
+
+
+COMPARISON_COLUMNS = ["model", "portfolio_id", "portfolio_name", "portfolio_sha256", "version_id", "version",
+                      "engine", "role", "status", "condition", "scenario_set", "stress_result", "var_99", "es_99",
+                      "var_995", "es_995", "validated", "validation_outcome", "flagged_measures"]
+CONSERVATIVE_COLUMNS = ["condition", "measure", "value", "source"]
+
+
+def report_comparison(report: Report) -> dict | None:
+    """The champion/challenger table the report printed (recorded in its ``report.rendered`` audit event);
+    for a report rendered before that record existed, the table as it stands now."""
+    event = (AuditEvent.objects.filter(object_type="report", object_id=str(report.pk), action="report.rendered")
+             .order_by("-seq").first())
+    if event is not None and isinstance(event.after, dict) and "comparison" in event.after:
+        return event.after["comparison"]
+    try:
+        from scenarios.services.comparison import comparison_table
+    except ImportError:
+        return None
+    return jsonable(comparison_table(model=report.model_version.model, include=[report.model_version]))
+
+
+def _comparison_files(report: Report) -> dict[str, bytes]:
+    """``comparison/champion_challenger.csv`` (every row of the table) and ``comparison/most_conservative.csv``
+    (per condition and measure, the largest loss and the version it came from)."""
+    table = report_comparison(report)
+    if table is None:
+        return {}
+    portfolio = table.get("portfolio") or {}
+    flagged: dict[tuple[str, str], list[str]] = {}
+    for flag in table.get("disagreement") or []:
+        if flag.get("flagged"):
+            flagged.setdefault((flag["condition"], flag["version"]), []).append(flag["measure"])
+    rows = []
+    for row in table.get("rows") or []:
+        label = f"{row['role']} v{row['version']}" if row.get("role") else f"v{row['version']}"
+        rows.append([table.get("model"), portfolio.get("id"), portfolio.get("name"), portfolio.get("sha256"),
+                     *[row.get(c) for c in COMPARISON_COLUMNS[4:-1]],
+                     ";".join(flagged.get((row.get("condition"), label), []))])
+    conservative = []
+    for condition, best in (table.get("most_conservative") or {}).items():
+        for measure in ("var_99", "es_99", "var_995", "es_995"):
+            if measure in best:
+                conservative.append([condition, measure, best.get(measure), best.get(f"{measure}_from")])
+    return {"comparison/champion_challenger.csv": _csv_bytes(COMPARISON_COLUMNS, rows),
+            "comparison/most_conservative.csv": _csv_bytes(CONSERVATIVE_COLUMNS, conservative)}
 
 
 def _audit_cutoff(report: Report) -> int:
@@ -388,7 +465,8 @@ def packet_members(report: Report) -> tuple[dict[str, bytes], dict[str, Any]]:
     validation_runs = list(report.validation_runs.select_related("scenario_set", "policy").order_by("pk"))
     stress_results = list(report.stress_results.select_related("scenario_set", "portfolio").order_by("pk"))
     for scenario_set in scenario_sets:
-        files |= _scenario_set_files(scenario_set)
+        files |= _scenario_set_files(scenario_set, report)
+    files |= _comparison_files(report)
     for run in validation_runs:
         files |= _validation_files(run)
     for stress in stress_results:

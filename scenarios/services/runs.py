@@ -435,6 +435,8 @@ def generation_sample(run: GenerationRun, state: FittedState | None = None) -> t
 
 
 def _generate(run: GenerationRun, worker: str) -> None:
+    from scenarios.services.comparison import condition_label
+
     version = run.model_version
     run_state.report_progress(GenerationRun, run.pk, fraction=0.05, stage="loading checkpoint")
     state = load_checkpoint(version)
@@ -456,7 +458,7 @@ def _generate(run: GenerationRun, worker: str) -> None:
             raise Conflict("the run was taken over by another worker")
         scenario_set = ScenarioSet.objects.create(
             generation_run=run, model_version=version, dataset=training.dataset if training else None,
-            name=f"{version.model.model_id} v{version.version} {run.condition.get('severity') or 'unconditioned'}",
+            name=f"{version.model.model_id} v{version.version} {condition_label(run.condition)}",
             source=run.lineage_uid, purpose=run.purpose, engine=state.engine, engine_config=state.config,
             condition=run.condition, seed=run.seed, factors=state.factors, n_scenarios=int(paths.shape[0]),
             horizon=run.horizon, sha256=sha, size_bytes=len(blob), storage_path=path, created_by=run.created_by,

@@ -104,17 +104,22 @@ def test_the_render_task_runs_on_a_cpu_worker(developer, auditor, through_redis)
 
 
 @pytest.mark.django_db
-def test_a_corrupted_scenario_file_fails_the_report_and_stores_nothing(developer, validator, auditor,
+def test_a_corrupted_scenario_file_fails_the_report_and_stores_nothing(developer, validator, auditor, real_dataset,
                                                                        django_capture_on_commit_callbacks):
     import numpy as np
 
     from scenarios import scenario_files
     from scenarios.services.scenario_sets import scenario_set_import
+    from tests.fixtures_reports import record_validation
 
     version = _version(developer)
     paths = np.random.default_rng(0).normal(size=(50, 5, 2))
     scenario_set = scenario_set_import(actor=validator, data=scenario_files.canonical_bytes(paths, ["A", "B"]),
                                        filename="small.parquet", name="small set")
+    # only a validated set can be cited (issue 15): its validation is recorded, then its file is corrupted
+    record_validation(scenario_set, actor=validator, dataset=real_dataset, version=version, rows=[
+        {"tier": "coherence", "name": "coherence_floor", "factor": "A", "value": 0.0, "threshold": 0.0,
+         "outcome": "PASS"}])
     stored = artifact_root() / scenario_set.storage_path
     stored.write_bytes(stored.read_bytes()[:-10] + b"0123456789")  # flip the tail: bytes no longer match
     before = _pdfs()

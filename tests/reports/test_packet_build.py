@@ -49,6 +49,7 @@ def test_a_packet_holds_every_record_of_the_report_and_verifies(documented_versi
         f"scenario_sets/{s}/scenario_set.json",
         f"validation/{v}/results.json", f"validation/{v}/metrics.csv",
         f"stress/{st}/result.json", f"stress/{st}/pnl.parquet",
+        "comparison/champion_challenger.csv", "comparison/most_conservative.csv",
     }
     # The files are the platform's own bytes: the stored scenario set and PDF hash to their recorded SHA-256.
     import hashlib

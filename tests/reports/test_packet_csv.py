@@ -15,6 +15,7 @@ from reports.services.packets import _csv_bytes, fed_layout_bytes, packet_execut
 from scenarios import scenario_files
 from scenarios.engines import fed_tables
 from scenarios.services.fed import fed_table, supervisory_path
+from tests.fixtures_reports import record_validation
 from tests.reports.packet_support import make_report_for
 
 MALICIOUS = ["=HYPERLINK(\"http://evil\")", "+1+1", "-2+3", "@SUM(A1)", "=cmd|' /C calc'!A0"]
@@ -58,6 +59,10 @@ def test_a_packet_of_a_supervisory_set_carries_the_fed_layout(train, developer, 
     assert trained.status == "SUCCEEDED", trained.error
     scenario_set = generate(developer, trained.model_version, n_scenarios=50, horizon=63, purpose="development",
                             seed=2, condition={"supervisory": {"edition": "2025", "scenario": "severely_adverse"}})
+    # only a validated set can be cited (issue 15): a recorded validation of the set
+    record_validation(scenario_set, actor=developer, rows=[
+        {"tier": "coherence", "name": "coherence_floor", "factor": scenario_set.factors[0], "value": 0.0,
+         "threshold": 0.0, "outcome": "PASS"}])
     report = make_report_for(trained.model_version, actor=developer, scenario_sets=[scenario_set])
     with django_capture_on_commit_callbacks(execute=False):
         packet = packet_start(actor=developer, report=report)

@@ -144,6 +144,13 @@ def render_summary(s: dict, *, title: str) -> str:
         label = f"{role} v{s['versions'][role]['version']} ({v['holdout'][0]} → {v['holdout'][1]})"
         lines.append(f"  {label:<46} {per['1']['outcome']:<7} {per['2']['outcome']:<7} {per['3']['outcome']:<7} "
                      f"{tiers}")
+    conditioned = s.get("conditioned_validation") or {}
+    if conditioned:
+        lines += ["", "Validation of the conditioned sets (what the stress figures use: conformance, plausibility, "
+                      "coherence, adversarial audit, comparison)"]
+        for key, v in conditioned.items():
+            tiers = ", ".join(f"{k} {o}" for k, o in v["tier_outcomes"].items())
+            lines.append(f"  {key:<46} {v['outcome']:<7} {tiers}")
     for f in s["review"]["findings"]:
         lines.append(f"  finding #{f['id']} ({f['severity']}): {f['title']}")
     stress = s["stress"]
@@ -157,6 +164,17 @@ def render_summary(s: dict, *, title: str) -> str:
         lines.append(f"  {'most conservative':<28} {condition:<17} {_money(best.get('var_99'))} "
                      f"{_money(best.get('es_99'))} {_money(best.get('var_995'))} {_money(best.get('es_995'))}"
                      f"   (VaR 99% from {best.get('var_99_from')})")
+    comparison = s.get("comparison") or {}
+    if comparison.get("rows"):
+        lines += ["", "Governed comparison (roles in the inventory; GET /api/v1/models/<id>/comparison/)"]
+        for r in comparison["rows"]:
+            label = f"{r['role'] or '-'} v{r['version']}"
+            lines.append(f"  {label:<28} {r['condition']:<17} {_money(r.get('var_99'))} {_money(r.get('es_99'))} "
+                         f"validated: {r.get('validation_outcome') or 'no'}")
+        for flag in comparison.get("disagreement", []):
+            if flag["flagged"]:
+                lines.append(f"  flagged: {flag['version']} {flag['condition']} {flag['measure']} is "
+                             f"{flag['ratio']:.2f}× the others' median")
     for note in s["portfolio"]["notes"]:
         lines.append(f"  note: {note}")
     lines.append("")
