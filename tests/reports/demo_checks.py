@@ -27,12 +27,23 @@ def check_demo_outcome(summary: dict) -> None:
         assert own == entry["outcome"], (role, own, entry["outcome"])
         assert {"univariate", "risk_backtest", "discriminative", "crisis"} <= set(entry["tier_outcomes"])
 
-    # The decision follows the evidence, signed by people other than the developer.
+    # What the stress figures use is validated too (issue 15): the severe sets and the Fed translation, each
+    # judged on conformance, plausibility and coherence.
+    conditioned = summary["conditioned_validation"]
+    assert {"champion/severe", "challenger/severe"} <= set(conditioned)
+    assert any(key.startswith("supervisory/") for key in conditioned)
+    for key, entry in conditioned.items():
+        assert {"conformance", "plausibility", "coherence"} <= set(entry["tier_outcomes"]), key
+        assert entry["outcome"] in OUTCOMES, key
+        assert set(entry["not_run_tiers"]) == {t for t, o in entry["tier_outcomes"].items() if o == "NOT_RUN"}
+
+    # The decision follows the evidence of every run of the version, signed by people other than the developer.
     for role, decision in summary["review"]["decisions"].items():
-        outcome = summary["validation"][role]["outcome"]
+        runs = [summary["validation"][role], *summary["validation"][role]["conditioned"].values()]
         version_id = summary["versions"][role]["id"]
         passing = Evidence.objects.filter(version_id=version_id, outcome__in=[Outcome.PASS, Outcome.WARN]).exists()
-        assert passing == (outcome in ("PASS", "WARN"))
+        assert passing == any(r["outcome"] in ("PASS", "WARN") for r in runs)
+        assert (decision["validator"] == "validate") == all(r["outcome"] in ("PASS", "WARN") for r in runs)
         expected = {"validate": {"in_use", "validated"}, "request_changes": {"changes_requested"}}
         assert decision["status"] in expected[decision["validator"]]
         signers = dict(Signature.objects.filter(version_id=version_id).values_list("action", "signer_username"))
@@ -46,6 +57,10 @@ def check_demo_outcome(summary: dict) -> None:
     conservative = summary["stress"]["most_conservative"]["severe"]
     rows = [r for r in summary["stress"]["rows"] if r["condition"] == "severe" and r["role"] != "supervisory"]
     assert conservative["var_99"] == max(r["var_99"] for r in rows) > 0
+    # The governed comparison (roles set by the approver) is what the PDF and the packet carry.
+    comparison = summary["comparison"]
+    in_use = {role for role, d in summary["review"]["decisions"].items() if d["status"] == "in_use"}
+    assert {r["version"] for r in comparison["rows"]} >= {summary["versions"][role]["version"] for role in in_use}
 
     # The PDF: on disk where the summary says, and its text shows every section title.
     report = Report.objects.get(pk=summary["report"]["id"])

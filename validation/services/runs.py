@@ -167,6 +167,11 @@ def _issue15_inputs(run: ValidationRun, inputs: suite.Inputs) -> suite.Inputs:
             inputs.adversarial = conditioned.adversarial_grid(state, inputs.factors, inputs.kinds, horizon=horizon,
                                                               weights=suite.reference_weights(inputs),
                                                               settings=settings, seed=run.seed, train=inputs.train)
+            # a cell is anomalous where its share outside the region is beyond the policy's own WARN bound for
+            # a set (plausibility_outside_share), so the audit and the tier read the region alike
+            bound = (run.policy.thresholds.get("plausibility_outside_share") or {}).get("warn")
+            if bound is not None and "cells" in inputs.adversarial:
+                inputs.adversarial["outside_bound"] = float(bound)
     if "comparison" in tiers:
         inputs.comparison = conditioned.comparison_inputs(version, scenario_set.condition)
     if "coherence" in tiers:
