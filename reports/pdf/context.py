@@ -94,6 +94,14 @@ def not_run_tiers(run: ValidationRun, rows: Iterable | None = None) -> list[dict
     return out
 
 
+def _not_run_by_tier(validations: list[dict]) -> dict[str, list[int]]:
+    by_tier: dict[str, list[int]] = {}
+    for v in validations:
+        for t in v["not_run"]:
+            by_tier.setdefault(t["tier"], []).append(v["obj"].pk)
+    return by_tier
+
+
 def row_message(row) -> str:
     """What a person reads next to a metric row: its message, or why it was not run."""
     details = row.details or {}
@@ -337,7 +345,9 @@ def gather(*, version: ModelVersion, scenario_sets: list[ScenarioSet], validatio
         "evidence": evidence, "audit": audit, "audit_total": audit_total, "chain_head": head,
         "checkpoint": checkpoint, "lineage_nodes": nodes, "lineage_edges": edges,
         "limitations": model.limitations, "assumptions": model.assumptions,
-        "overall_not_run": sorted({t["tier"] for v in validations for t in v["not_run"]}),
+        # each tier that tested nothing in some cited run, with those runs (it may have run in the others)
+        "overall_not_run": [f"{tier} in run{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))}"
+                            for tier, ids in sorted(_not_run_by_tier(validations).items())],
         "set_validations": [set_validation(s, validation_runs) for s in scenario_sets],
         "coherence_rules": coherence_rules_applied(validation_runs),
         "policies": [{"policy": p, "coherence_defaults": sorted(((p.suite_settings or {}).get(

@@ -26,8 +26,10 @@ def test_demo_quick_runs_through_gpu_and_cpu_workers(through_redis, capsys, tmp_
     gpu_name, cpu_name = gpu["name"][:100], cpu["name"][:100]
     assert {r.worker for r in TrainingRun.objects.all()} == {gpu_name}
     assert {r.worker for r in GenerationRun.objects.all()} == {gpu_name}
-    for run in ValidationRun.objects.all():  # statistics on cpu, neural scores on gpu
-        assert set(run.worker.split(",")) == {cpu_name, gpu_name}
+    for run in ValidationRun.objects.all():  # statistics on cpu, neural scores (if asked for) on gpu
+        expected = {cpu_name, gpu_name} if "discriminative" in run.tiers else {cpu_name}
+        assert set(run.worker.split(",")) == expected, (run.pk, run.tiers)
+    assert ValidationRun.objects.filter(tiers__contains=["conformance"]).exists()  # conditioned sets too
     assert {r.worker for r in Report.objects.all()} | {p.worker for p in Packet.objects.all()} == {cpu_name}
 
 

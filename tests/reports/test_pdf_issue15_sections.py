@@ -28,7 +28,7 @@ def test_the_pdf_shows_not_run_the_severe_sets_validation_and_the_comparison(
     # (a) a tier that tested nothing reads NOT_RUN, and is named next to the run's outcome with why
     assert "NOT_RUN" in flat
     assert "adversarial not run: the model could not be sampled over a grid of conditions" in flat
-    assert "tiers not run: adversarial" in flat
+    assert "tiers that tested nothing: adversarial in run" in flat
     assert "1 not run" in flat  # the counts include NOT_RUN
     # (b) the severe set's block: conformance (FAIL, its message), plausibility, coherence, adversarial
     assert f"Validation of {doc.severe.name} (scenario set {doc.severe.pk})" in flat
