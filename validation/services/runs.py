@@ -150,7 +150,9 @@ def _issue15_inputs(run: ValidationRun, inputs: suite.Inputs) -> suite.Inputs:
 
     tiers, scenario_set = set(run.tiers), run.scenario_set
     version = scenario_set.model_version
-    state = load_checkpoint(version) if version is not None and version.checkpoint_uri else None
+    # the checkpoint is read only for the tiers that sample the model
+    needs_model = bool(tiers & {"conformance", "plausibility", "adversarial"})
+    state = load_checkpoint(version) if needs_model and version is not None and version.checkpoint_uri else None
     horizon = inputs.synthetic.shape[1]
     if tiers & {"conformance", "plausibility"}:
         n = min(conditioned.REFERENCE_PATHS, max(scenario_set.n_scenarios, 200))
