@@ -37,13 +37,12 @@ def test_a_known_var1_model_with_three_factors_gets_no_fail_beyond_the_stated_si
     assert len(failing) <= ALPHA * len(families), sorted(failing)
 
 
-def test_twenty_factors_of_a_known_var1_model_collect_fewer_fails_with_familywise_control():
-    with_rule, families = _failing_families("var1", 20, seeds=(0,))
-    row_by_row, _ = _failing_families("var1", 20, seeds=(0,), familywise=False)
-    assert len(with_rule) < len(row_by_row)
-    # Residual: the noise floor is centred on the training window's realisation (validation.metrics.floor), so
-    # horizon means/quantiles of a correct model still exceed it more often than 5 % (see the benchmark).
-    assert len(with_rule) <= 2 * ALPHA * len(families), sorted(with_rule)
+def test_twenty_factors_of_a_known_var1_model_get_no_fail_beyond_the_stated_size():
+    """Failed before the floor redrew the training window (7.9 % of families over 3 seeds, stated size 5 %)."""
+    with_rule, families = _failing_families("var1", 20, seeds=(0, 1))
+    row_by_row, _ = _failing_families("var1", 20, seeds=(0, 1), familywise=False)
+    assert len(with_rule) <= len(row_by_row)
+    assert len(with_rule) <= ALPHA * len(families), sorted(with_rule)
 
 
 def test_the_familywise_rule_never_turns_a_fail_beyond_warn_into_a_pass():

@@ -136,9 +136,28 @@ def build_results(*, tier: str, names: Sequence[str], values: np.ndarray, factor
         results.append(MetricResult(
             name=names[i], tier=tier, value=float(values[i]),
             threshold=None if limit is None else float(limit), direction=direction,
-            pvalue=None if pvals is None else float(pvals[i]), factor=factors[i], floor=floors[i],
+            pvalue=None if pvals is None or not np.isfinite(pvals[i]) else float(pvals[i]),
+            factor=factors[i], floor=floors[i],
             details=dict(details[i]) if details is not None else {}, reference=reference))
     return results
+
+
+def nominal_horizon_pvalues(p: np.ndarray, details: list[dict]) -> np.ndarray:
+    """The test's p-values with the horizon scope's moved into ``details["nominal_pvalue"]`` (row 1 -> NaN).
+
+    The horizon scope compares synthetic sums with the holdout's *overlapping* ``h``-day sums: a
+    two-sample test reads them as ``T - h + 1`` independent draws when they hold about ``T / h``, so
+    its p-value is far too small (a correct generator "failed" ad_horizon at p = 0.001 in 3 of 3
+    seeds, ``python -m bench judge_calibration``). It is kept for information only; the row is judged
+    on its noise floor or threshold, and the family-wise rule counts it as a row without a test.
+    """
+    p = np.array(p, dtype=np.float64)
+    n_f = p.shape[1]
+    for f in range(n_f):
+        details[n_f + f]["nominal_pvalue"] = float(p[1, f])
+        details[n_f + f]["pvalue_note"] = "overlapping real windows: the test's p-value assumes independent samples"
+    p[1] = np.nan
+    return p
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -170,7 +189,8 @@ def ks(synthetic: Any, real: Any, factors: Sequence[str], *, threshold: Threshol
     """``ks_daily`` (one per factor) then ``ks_horizon``: the two-sample Kolmogorov-Smirnov statistic D.
 
     D = sup_x |F_synthetic(x) - F_real(x)| is judged (direction ``max``); scipy's asymptotic/exact p-value
-    is kept in ``pvalue`` for information (nominal on the horizon scope, whose real sums overlap).
+    is kept in ``pvalue`` for the daily scope, in ``details["nominal_pvalue"]`` only for the horizon
+    scope, whose real sums overlap (see ``nominal_horizon_pvalues``).
     References: Smirnov (1948); Hodges (1958); scipy.stats.ks_2samp.
     """
     synthetic, real = check_pair(synthetic, real, factors)
@@ -180,7 +200,8 @@ def ks(synthetic: Any, real: Any, factors: Sequence[str], *, threshold: Threshol
                for scope, (x, y) in scopes(synthetic, real).items() for _ in range(n_f)]
     return build_results(tier=TIER, names=[f"ks_{s}" for s in SCOPES for _ in range(n_f)], values=d,
                          factors=list(factors) * 2, direction="max", reference=KS_REFERENCE,
-                         threshold=threshold, floor=floor, pvalues=p, details=details)
+                         threshold=threshold, floor=floor, pvalues=nominal_horizon_pvalues(p, details),
+                         details=details)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -215,7 +236,8 @@ def anderson_darling(synthetic: Any, real: Any, factors: Sequence[str], *, thres
                      rng: np.random.Generator | None = None) -> list[MetricResult]:
     """``ad_daily`` then ``ad_horizon`` per factor: the standardised k-sample Anderson-Darling statistic.
 
-    More weight in the tails than KS. ``pvalue`` is scipy's interpolated value, clipped to [0.001, 0.25].
+    More weight in the tails than KS. ``pvalue`` is scipy's interpolated value, clipped to [0.001, 0.25],
+    for the daily scope; on the horizon scope it is nominal (``nominal_horizon_pvalues``).
     References: Scholz & Stephens (1987), JASA 82(399):918-924; scipy.stats.anderson_ksamp.
     """
     synthetic, real = check_pair(synthetic, real, factors)
@@ -225,7 +247,8 @@ def anderson_darling(synthetic: Any, real: Any, factors: Sequence[str], *, thres
                for scope, (x, y) in scopes(synthetic, real).items() for _ in range(n_f)]
     return build_results(tier=TIER, names=[f"ad_{s}" for s in SCOPES for _ in range(n_f)], values=a,
                          factors=list(factors) * 2, direction="max", reference=AD_REFERENCE,
-                         threshold=threshold, floor=floor, pvalues=p, details=details)
+                         threshold=threshold, floor=floor, pvalues=nominal_horizon_pvalues(p, details),
+                         details=details)
 
 
 # ---------------------------------------------------------------------------------------------------------------
