@@ -39,6 +39,12 @@ serve: $(VENV)/.runtime-installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py runserver 127.0.0.1:8000
 
+## serve-prod: gunicorn, 4 workers on 127.0.0.1:8000, on the configured database (DATABASE_URL; else embedded)
+serve-prod: $(VENV)/.runtime-installed
+	$(PY) manage.py migrate --noinput
+	WEB_CONCURRENCY=4 $(VENV)/bin/gunicorn config.wsgi:application --config docker/gunicorn.conf.py \
+		--bind 127.0.0.1:8000
+
 ## worker: a Celery worker for both queues (needs CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0)
 worker: $(VENV)/.runtime-installed
 	@test -n "$$CELERY_BROKER_URL" || { echo "set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0)"; exit 1; }

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "scenarios",
     "validation",
     "reports",
+    "pipelines",  # --- pipelines (issue 16 §1): end-to-end orchestration above reports
     "portal",
 ]
 
@@ -70,6 +71,13 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_config(ENV, VAR_DIR)}
+# --- API under load (issue 16 §7) ---
+# Keep a worker's PostgreSQL connection between requests (gunicorn sync workers: one each) instead of a new
+# connection per request; checked before reuse. DB_CONN_MAX_AGE=0 restores one connection per request.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["CONN_MAX_AGE"] = int(ENV.get("DB_CONN_MAX_AGE", "60"))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# --- end API under load ---
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -110,7 +118,7 @@ if env_bool(ENV, "CRUCIBLE_BEHIND_PROXY"):
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:login"
-# Sign-in throttle (portal.lockout): this many failures per username and address lock that pair
+# Sign-in throttle (governance.services.login_guard): this many failures per username and address lock that pair
 # out for the window. Counted in the cache: set CACHE_URL (Redis) when several web processes run.
 CRUCIBLE_LOGIN_MAX_FAILURES = int(ENV.get("CRUCIBLE_LOGIN_MAX_FAILURES", 5))
 CRUCIBLE_LOGIN_LOCKOUT_SECONDS = int(ENV.get("CRUCIBLE_LOGIN_LOCKOUT_SECONDS", 15 * 60))
@@ -128,9 +136,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # --- API under load (issue 16 §7) ---
+    # Numeric filters are whole numbers within their column's range, pages at most 500 rows: else 400, never 500.
+    "DEFAULT_FILTER_BACKENDS": ["governance.api_filters.BoundedFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # --- end API under load ---
     "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
     # NaN/Infinity are not JSON; refuse them on the way in and never emit them.
     "STRICT_JSON": True,
@@ -148,7 +159,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Several tables have a "status": name each choice set after what it is the status of.
     "ENUM_NAME_OVERRIDES": {
-        "RunStatusEnum": "scenarios.models.runs.RunStatus",
+        "RunStatusEnum": "governance.models.runs.RunStatus",
         "VersionStatusEnum": "governance.models.inventory.VersionStatus",
         "ModelStatusEnum": "governance.models.inventory.ModelStatus",
         "FindingStatusEnum": "governance.models.review.FindingStatus",
@@ -176,10 +187,84 @@ CRUCIBLE_MAX_DATASET_BYTES = int(ENV.get("CRUCIBLE_MAX_DATASET_BYTES", 200 * 102
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
-# A RUNNING run whose worker has shown no sign of life for this long is presumed lost: a
-# re-delivered task may take it over, and `reap_stale_runs` marks it FAILED.
+# --- uploads (issue 16 §4) ---
+# A dataset upload streams to this directory (shared by web and workers, like ARTIFACT_ROOT) and
+# is parsed there by a cpu-queue worker; the file is deleted when its import finishes.
+CRUCIBLE_UPLOAD_DIR = Path(ENV.get("CRUCIBLE_UPLOAD_DIR", str(VAR_DIR / "uploads"))).resolve()
+# Caps on a table, checked before its data is decoded (Parquet: from the footer). Chosen a priori
+# from what the engines take: a century of daily data is ~26,000 rows and the engines model tens of
+# factors, so 1 M rows, 1,000 columns and 10 M cells (80 MB as float64) leave an order of magnitude
+# of room while bounding what a 0.5 MB dictionary-encoded file can expand to.
+CRUCIBLE_MAX_DATASET_ROWS = int(ENV.get("CRUCIBLE_MAX_DATASET_ROWS", 1_000_000))
+CRUCIBLE_MAX_DATASET_COLUMNS = int(ENV.get("CRUCIBLE_MAX_DATASET_COLUMNS", 1_000))
+CRUCIBLE_MAX_DATASET_CELLS = int(ENV.get("CRUCIBLE_MAX_DATASET_CELLS", 10_000_000))
+# Parquet only: the column chunks' declared uncompressed size (a compression bomb guard) and the footer.
+CRUCIBLE_MAX_DATASET_UNCOMPRESSED_BYTES = int(ENV.get("CRUCIBLE_MAX_DATASET_UNCOMPRESSED_BYTES", 512 * 1024 * 1024))
+CRUCIBLE_MAX_PARQUET_FOOTER_BYTES = int(ENV.get("CRUCIBLE_MAX_PARQUET_FOOTER_BYTES", 16 * 1024 * 1024))
+# The parser runs in a child process with this address-space limit (RLIMIT_AS) and CPU limit
+# (RLIMIT_CPU), and is killed after the wall-clock timeout: a table that needs more fails its import.
+CRUCIBLE_DATASET_IMPORT_MEMORY_BYTES = int(ENV.get("CRUCIBLE_DATASET_IMPORT_MEMORY_BYTES", 3 * 1024**3))
+CRUCIBLE_DATASET_IMPORT_TIMEOUT_SECONDS = int(ENV.get("CRUCIBLE_DATASET_IMPORT_TIMEOUT_SECONDS", 300))
+
+# --- anchored audit chain (issue 16 §6) ---
+# A checkpoint is signed every CRUCIBLE_AUDIT_CHECKPOINT_EVERY_EVENTS events (checked by each
+# append, no extra query) or CRUCIBLE_AUDIT_CHECKPOINT_EVERY_MINUTES minutes after the last one when
+# events arrived since (checked by appends and by the beat entry in config/celery.py), whichever comes
+# first, besides the one on every approval; 0 turns a trigger off. A priori: each checkpoint adds one
+# event and one line to the anchor log (~4 KB with its event hashes), so 50 events cost <= 2 % more
+# rows while an attacker's window after the newest anchor stays <= 50 events or 5 minutes.
+CRUCIBLE_AUDIT_CHECKPOINT_EVERY_EVENTS = int(ENV.get("CRUCIBLE_AUDIT_CHECKPOINT_EVERY_EVENTS", 50))
+CRUCIBLE_AUDIT_CHECKPOINT_EVERY_MINUTES = float(ENV.get("CRUCIBLE_AUDIT_CHECKPOINT_EVERY_MINUTES", 5))
+# Where checkpoints are published (governance/anchors.py): an append-only JSON-lines file on another
+# mount, and an RFC 3161 time-stamp authority (with its root certificates, PEM, to verify tokens).
+CRUCIBLE_ANCHOR_LOG = ENV.get("CRUCIBLE_ANCHOR_LOG", "").strip()
+CRUCIBLE_TSA_URL = ENV.get("CRUCIBLE_TSA_URL", "").strip()
+CRUCIBLE_TSA_CA_FILE = ENV.get("CRUCIBLE_TSA_CA_FILE", "").strip()
+CRUCIBLE_TSA_TIMEOUT_SECONDS = float(ENV.get("CRUCIBLE_TSA_TIMEOUT_SECONDS", 10))
+
+# --- run kernel (issue 16 §1, §2) ---
+# A RUNNING run whose worker has shown no sign of life (heartbeat, renewed every third of it) for this
+# long is presumed lost: a re-delivered task may take it over; after twice the lease the reaper
+# (governance.services.run_state.run_reap_stale) re-queues it, or fails it once it has been claimed
+# CRUCIBLE_RUN_MAX_ATTEMPTS times (a task that kills its worker every time ends instead of looping).
 CRUCIBLE_RUN_LEASE_SECONDS = int(ENV.get("CRUCIBLE_RUN_LEASE_SECONDS", 600))
+CRUCIBLE_RUN_MAX_ATTEMPTS = int(ENV.get("CRUCIBLE_RUN_MAX_ATTEMPTS", 3))
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "governance.run_tasks"]
+# The reaper runs under `celery beat` every half lease (merge, never replace, other beat entries).
+CELERY_BEAT_SCHEDULE = {**globals().get("CELERY_BEAT_SCHEDULE", {}), "reap-stale-runs": {
+    "task": "governance.run_tasks.reap_stale_runs", "schedule": max(5.0, CRUCIBLE_RUN_LEASE_SECONDS / 2)}}
+# --- end run kernel ---
 # Where the Federal Reserve's supervisory scenario tables are read from (the Fed's CSV layout).
 CRUCIBLE_FED_DIR = Path(
     ENV.get("CRUCIBLE_FED_DIR", str(BASE_DIR.parent / "shared" / "data" / "fed-supervisory-scenarios"))
 )
+
+# --- authentication doors and security headers (issue 16 §3, §9) ---
+# One login guard (governance.services.login_guard) for the portal, admin and browsable-API sign-in,
+# the token endpoint and e-signatures: CRUCIBLE_LOGIN_MAX_FAILURES per username+address (and per
+# signer), this many per address at any door for any username, within CRUCIBLE_LOGIN_LOCKOUT_SECONDS.
+CRUCIBLE_LOGIN_MAX_FAILURES_PER_ADDRESS = int(ENV.get("CRUCIBLE_LOGIN_MAX_FAILURES_PER_ADDRESS", 20))
+# Reverse proxies in front that append to X-Forwarded-For (each one trusted); 0: the address is REMOTE_ADDR.
+CRUCIBLE_TRUSTED_PROXIES = int(ENV.get("CRUCIBLE_TRUSTED_PROXIES", 1 if env_bool(ENV, "CRUCIBLE_BEHIND_PROXY") else 0))
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+MIDDLEWARE.append("config.client_address.ClientAddressMiddleware")
+# Content-Security-Policy (django-csp 4): every script, style and image comes from this origin as a
+# file (no inline script or style anywhere in templates/; the API docs pages add inline styles only,
+# see config/urls.py), no plugins, no framing, forms post only here.
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+    "default-src": ["'self'"], "script-src": ["'self'"], "style-src": ["'self'"], "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"], "connect-src": ["'self'"], "object-src": ["'none'"], "base-uri": ["'none'"],
+    "frame-ancestors": ["'none'"], "form-action": ["'self'"],
+}}
+if SERVED_OVER_HTTPS:
+    # HTTPS only: redirect plain HTTP (not the container's own health probe), HSTS for a year on
+    # this host and its subdomains (set CRUCIBLE_HSTS_SECONDS low while trying HTTPS out).
+    SECURE_SSL_REDIRECT = env_bool(ENV, "CRUCIBLE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = int(ENV.get("CRUCIBLE_HSTS_SECONDS", 365 * 24 * 3600))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool(ENV, "CRUCIBLE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool(ENV, "CRUCIBLE_HSTS_PRELOAD", default=True)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["upgrade-insecure-requests"] = True
+# The OpenAPI schema and its docs pages are for signed-in users only: the schema maps every
+# operation, parameter and error code, which helps an attacker more than an anonymous reader.
+SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]

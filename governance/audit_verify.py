@@ -7,16 +7,20 @@ What is checked, reading the events once in ``seq`` order (streamed in chunks):
 3. each ``hash`` is the recomputation ``SHA-256(canonical_json(fields) || prev_hash)``;
 4. the chain-head row names the last event (seq and hash), and no event lies beyond it;
 5. every checkpoint's Ed25519 signature over ``checkpoint_message(...)`` verifies with its public
-   key, and that key is trusted (the platform's current key or one in ``CRUCIBLE_TRUSTED_KEYS``);
+   key, and that key is trusted (the platform's current key or one in ``CRUCIBLE_TRUSTED_KEYS``)
+   and, when the key history (``AuditSigningKey``) knows the key, lies in that key's period (from
+   the first checkpoint it signed to the next key's first), so a retired key cannot sign later;
 6. every checkpoint's ``(seq, head_hash)`` is the event row at that seq, so a chain rewritten
    consistently below a checkpoint, or a tail cut off below one (even with the head row rewritten
    to match), is caught;
 7. every ``audit.checkpoint_created`` event still has its checkpoint row, unchanged.
 
 The first broken sequence number is the smallest seq at which any check fails: everything from
-there on cannot be trusted. An attacker with raw database access (who dropped the append-only
-triggers) can still rewrite events *after* the last checkpoint undetectably; checkpoints taken
-often (the workflow takes one on every approval) keep that window short.
+there on cannot be trusted. From the rows alone, an attacker with raw database access (who
+dropped the append-only triggers) can still rewrite events *after* the last checkpoint (deleting
+the checkpoints after the one they keep), and, holding the signing key, anything. Checking the
+chain against the heads published outside the database (``governance.anchors.verify_anchors``,
+``verify_audit --anchors``) catches both up to the newest published anchor.
 
 On PostgreSQL, outside a transaction, the rows are read in one REPEATABLE READ READ ONLY
 snapshot; elsewhere the head row is read first and only events up to it are verified, so
@@ -25,6 +29,7 @@ concurrent appends never show up as breaks.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
 from collections import defaultdict
@@ -36,7 +41,7 @@ from django.db import connection, transaction
 
 from governance import signing
 from governance.models import AuditChainHead, AuditCheckpoint, AuditEvent
-from governance.models.audit import GENESIS_HASH
+from governance.models.audit import GENESIS_HASH, AuditSigningKey
 from governance.services.audit import HASHED_FIELDS, event_hash, payload_from_values
 from governance.services.checkpoints import checkpoint_message
 
@@ -141,7 +146,36 @@ def _load_checkpoints(problems: list[Problem]) -> list[_Checkpoint]:
                 cp.seq, f"checkpoint {cp.id} at seq {cp.seq}: signed by a key that is not trusted ({fingerprint})"
             ))
         checkpoints.append(cp)
+    _check_key_periods(checkpoints, problems)
     return checkpoints
+
+
+def _check_key_periods(checkpoints: list[_Checkpoint], problems: list[Problem]) -> None:
+    """A key in the history (``AuditSigningKey``) signs only checkpoints within its period.
+
+    A history edited to widen an old key's period moves a later key's start past checkpoints that
+    key signed, which this same rule then catches (and those checkpoints are anchored).
+    """
+    history = list(AuditSigningKey.objects.order_by("activated_seq").values_list(
+        "public_key", "fingerprint", "activated_seq"))
+    if not history:
+        return
+    starts = [row[2] for row in history]
+    in_history = {row[0].lower() for row in history}
+    for cp in checkpoints:
+        if not cp.signature_valid or cp.public_key.lower() not in in_history:
+            continue  # a key the history does not know is judged by trust alone (check 5)
+        index = bisect.bisect_right(starts, cp.seq) - 1
+        if index < 0:
+            problems.append(Problem(cp.seq, f"checkpoint {cp.id} at seq {cp.seq} precedes the signing-key history "
+                                            f"(which starts at seq {starts[0]})"))
+            continue
+        public_key, fingerprint, activated = history[index]
+        if public_key.lower() != cp.public_key.lower():
+            problems.append(Problem(cp.seq, f"checkpoint {cp.id} at seq {cp.seq}: signed by key "
+                                            f"{cp.summary().fingerprint or 'malformed'}, but the signing key from seq "
+                                            f"{activated} on is {fingerprint}"))
+
 
 
 def _verify(chunk_size: int) -> VerificationResult:

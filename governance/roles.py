@@ -9,6 +9,9 @@ AUDITOR = "auditor"
 ADMIN = "admin"
 
 ALL_ROLES = (DEVELOPER, VALIDATOR, APPROVER, AUDITOR, ADMIN)
+# The roles that may ask the platform to produce something (a report, a packet). The auditor reads
+# everything and changes nothing, so it is not among them (issue 16 §5).
+REQUESTER_ROLES = (DEVELOPER, VALIDATOR, APPROVER, ADMIN)
 
 
 def user_roles(user) -> set[str]:

@@ -5,17 +5,28 @@ Where the private key comes from, first match wins:
 1. ``CRUCIBLE_SIGNING_KEY``: the key itself, either PEM text (unencrypted PKCS#8, as written by
    ``openssl genpkey -algorithm ed25519``) or the 32-byte raw seed as 64 hexadecimal characters;
 2. ``CRUCIBLE_SIGNING_KEY_FILE``: a path to such a PEM file (or a file holding the hex seed);
-3. otherwise ``settings.VAR_DIR / "signing_key.pem"``, generated on first use (mode 0600).
-   The file appears atomically and exactly once: the key is written to a private temporary file
-   (``O_CREAT | O_EXCL``) and hard-linked into place, which fails if another process got there
-   first, in which case that process's key is used. So two processes starting together can never
-   sign with two different keys, and nobody ever reads a half-written file.
+3. otherwise ``settings.VAR_DIR / "signing_key.pem"``, generated on first use (mode 0600) —
+   **only in the embedded default** (no ``DATABASE_URL``), with ``DJANGO_DEBUG`` on, or when
+   ``CRUCIBLE_SIGNING_KEY_GENERATE=1`` says so explicitly. In production (a configured database,
+   DEBUG off) a key beside the data it protects would let whoever can rewrite the database re-sign
+   the checkpoints too, so the platform refuses to sign (``ImproperlyConfigured`` naming
+   ``CRUCIBLE_SIGNING_KEY_FILE``) until the key is configured, and also refuses a key file that
+   lies inside ``VAR_DIR``. Mount the key read-only (a container secret) and point
+   ``CRUCIBLE_SIGNING_KEY_FILE`` at it.
+   The generated file appears atomically and exactly once: the key is written to a private
+   temporary file (``O_CREAT | O_EXCL``) and hard-linked into place, which fails if another process
+   got there first, in which case that process's key is used. So two processes starting together
+   can never sign with two different keys, and nobody ever reads a half-written file.
 
 Public keys and signatures travel as lowercase hex (32 and 64 bytes raw). A signature made here
 verifies with any Ed25519 implementation (RFC 8032), e.g. ``cryptography`` or PyNaCl offline.
 
-Rotating the key: set the new one and list the old public key in ``CRUCIBLE_TRUSTED_KEYS``
-(comma- or whitespace-separated hex) so what it signed earlier is still trusted.
+Rotating the key: configure the new one in every process, list the old public key in
+``CRUCIBLE_TRUSTED_KEYS`` (comma- or whitespace-separated hex) so what it signed earlier is still
+trusted, and restart. The first checkpoint signed with the new key appends it to the key history
+(``AuditSigningKey``, valid from the seq that checkpoint signs): from that seq on only the new key
+may sign, and verification checks each checkpoint against the key active at its seq. A key
+once retired is never taken back (a process still holding it refuses to sign).
 """
 
 from __future__ import annotations
@@ -40,6 +51,7 @@ logger = logging.getLogger(__name__)
 ALGORITHM = "Ed25519"
 KEY_ENV = "CRUCIBLE_SIGNING_KEY"
 KEY_FILE_ENV = "CRUCIBLE_SIGNING_KEY_FILE"
+GENERATE_ENV = "CRUCIBLE_SIGNING_KEY_GENERATE"
 TRUSTED_KEYS_ENV = "CRUCIBLE_TRUSTED_KEYS"
 DEFAULT_KEY_FILENAME = "signing_key.pem"
 
@@ -129,6 +141,37 @@ def _read_key_file(path: Path, source: str) -> Ed25519PrivateKey:
     return _key_from_text(text, source)
 
 
+def is_embedded_default() -> bool:
+    """The embedded default: SQLite under var/ (no ``DATABASE_URL``)."""
+    return not os.environ.get("DATABASE_URL", "").strip()
+
+
+def key_generation_allowed() -> bool:
+    """May a key be generated into (and read from) ``var/``? See the module docstring, item 3."""
+    explicit = os.environ.get(GENERATE_ENV, "").strip().lower()
+    if explicit:
+        return explicit in {"1", "true", "yes", "on"}
+    return bool(settings.DEBUG) or is_embedded_default()
+
+
+def _production_refusal(detail: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(
+        f"{detail}: in production (DATABASE_URL set, DJANGO_DEBUG off) the audit signing key must live "
+        f"outside {settings.VAR_DIR}, beside which the database it protects lies. Mount an Ed25519 PEM key "
+        f"read-only and set {KEY_FILE_ENV}=/path/to/key.pem (or {KEY_ENV}); "
+        f"'openssl genpkey -algorithm ed25519 -out key.pem' makes one. "
+        f"{GENERATE_ENV}=1 allows a generated key in var/ for a throwaway deployment."
+    )
+
+
+def _inside_var_dir(path: Path) -> bool:
+    try:
+        path.resolve().relative_to(Path(settings.VAR_DIR).resolve())
+    except ValueError:
+        return False
+    return True
+
+
 def platform_private_key() -> Ed25519PrivateKey:
     """The platform's private key (see the module docstring for where it comes from)."""
     inline = os.environ.get(KEY_ENV, "").strip()
@@ -136,11 +179,31 @@ def platform_private_key() -> Ed25519PrivateKey:
         return _key_from_text(inline, KEY_ENV)
     key_file = os.environ.get(KEY_FILE_ENV, "").strip()
     if key_file:
-        return _read_key_file(Path(key_file).expanduser(), KEY_FILE_ENV)
+        path = Path(key_file).expanduser()
+        if not key_generation_allowed() and _inside_var_dir(path):
+            raise _production_refusal(f"{KEY_FILE_ENV} ({path}) lies inside the data directory")
+        return _read_key_file(path, KEY_FILE_ENV)
+    if not key_generation_allowed():
+        raise _production_refusal(f"no signing key is configured ({KEY_FILE_ENV} and {KEY_ENV} are unset)")
     path = default_key_path()
     if not path.exists():
         _create_key_file_once(path)
     return _read_key_file(path, "the generated signing key")
+
+
+def signing_key_problem() -> str | None:
+    """Why the platform cannot sign now (a message for a system check), or None.
+
+    Never generates a key: where one would be generated on first use, that is not a problem.
+    """
+    configured = os.environ.get(KEY_ENV, "").strip() or os.environ.get(KEY_FILE_ENV, "").strip()
+    if not configured and key_generation_allowed():
+        return None
+    try:
+        platform_private_key()
+    except ImproperlyConfigured as exc:
+        return str(exc)
+    return None
 
 
 # --- public keys and signatures ------------------------------------------------------------

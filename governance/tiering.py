@@ -22,6 +22,10 @@ from decimal import Decimal
 
 RULE_VERSION = "tier-matrix/2026.1"
 
+# The model fields this rule reads. Once a model has a version past draft, changing any of them is a
+# tier change request decided by a validator or an admin (governance.services.tier_changes).
+TIER_INPUTS = ("exposure_usd", "materiality_purpose")
+
 HIGH_EXPOSURE = Decimal("1000000000")
 MEDIUM_EXPOSURE = Decimal("100000000")
 

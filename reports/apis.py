@@ -15,12 +15,14 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.access import visible_versions
+from governance.access import require_any_role, visible_versions
 from governance.errors import Conflict
+from governance.models import RunStatus
+from governance.roles import REQUESTER_ROLES
 from reports.models import Packet, Report
 from reports.selectors import packet_get, report_get, visible_packets, visible_reports
 from reports.services.packets import packet_path, packet_start, require_packet_access
-from scenarios.models import RunStatus, StressResult
+from scenarios.models import StressResult
 from scenarios.selectors.runs import get_or_404, scenario_set_list
 from validation.selectors.runs import validation_run_list
 
@@ -92,12 +94,15 @@ class ReportListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Report.objects.none()
-        return visible_reports(self.request.user)
+        # ReportOutput lists the ids of three many-to-many inputs: one query each for the page, not per row.
+        return visible_reports(self.request.user).prefetch_related("scenario_sets", "validation_runs",
+                                                                    "stress_results")
 
     @extend_schema(request=ReportStartInput, responses={202: ReportOutput}, operation_id="reports_start")
     def post(self, request):
         from reports.services.documents import report_start
 
+        require_any_role(request.user, *REQUESTER_ROLES)  # 403 for the read-only auditor
         data = self.ReportStartInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -158,6 +163,7 @@ class PacketListCreateApi(generics.ListAPIView):
 
     @extend_schema(request=PacketStartInput, responses={202: PacketOutput}, operation_id="packets_start")
     def post(self, request):
+        require_any_role(request.user, *REQUESTER_ROLES)  # 403 for the read-only auditor
         data = self.PacketStartInput(data=request.data)
         data.is_valid(raise_exception=True)
         report = report_get(request.user, data.validated_data["report"])

@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from governance.errors import Conflict
+from governance.models import RunStatus
 from governance.services.audit import audit_record
-from scenarios.models import RunStatus, ScenarioSet
+from scenarios.models import ScenarioSet
 from validation.models import ValidationRun
 
 

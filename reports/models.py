@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from scenarios.models.runs import RunFields
+from governance.models.runs import RunFields
 
 
 class Report(RunFields):

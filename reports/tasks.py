@@ -13,8 +13,8 @@ def _worker(task) -> str:
 
 @shared_task(bind=True, name="reports.tasks.render_report", acks_late=True, max_retries=12)
 def render_report(self, report_id: int) -> None:
+    from governance.services.run_state import RunBusy
     from reports.services.documents import report_execute
-    from scenarios.services.run_state import RunBusy
 
     try:
         report_execute(report_id, worker=_worker(self))
@@ -24,8 +24,8 @@ def render_report(self, report_id: int) -> None:
 
 @shared_task(bind=True, name="reports.tasks.build_packet", acks_late=True, max_retries=12)
 def build_packet(self, packet_id: int) -> None:
+    from governance.services.run_state import RunBusy
     from reports.services.packets import packet_execute
-    from scenarios.services.run_state import RunBusy
 
     try:
         packet_execute(packet_id, worker=_worker(self))

@@ -13,7 +13,7 @@ def _worker(task) -> str:
 
 @shared_task(bind=True, name="scenarios.tasks.train_model", acks_late=True, max_retries=12)
 def train_model(self, run_id: int) -> None:
-    from scenarios.services.run_state import RunBusy
+    from governance.services.run_state import RunBusy
     from scenarios.services.runs import training_run_execute
 
     try:
@@ -26,10 +26,13 @@ def train_model(self, run_id: int) -> None:
 
 @shared_task(bind=True, name="scenarios.tasks.generate_scenarios", acks_late=True, max_retries=12)
 def generate_scenarios(self, run_id: int) -> None:
-    from scenarios.services.run_state import RunBusy
+    from governance.services.run_state import RunBusy
     from scenarios.services.runs import generation_run_execute
 
     try:
         generation_run_execute(run_id, worker=_worker(self))
     except RunBusy as busy:
         raise self.retry(countdown=busy.retry_in) from busy
+
+
+from scenarios.import_tasks import import_dataset  # noqa: E402,F401 - registers the dataset-import task (cpu queue)

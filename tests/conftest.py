@@ -26,6 +26,17 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def clear_cache():
+    # The sign-in guard counts failures per address in the cache (every test client is 127.0.0.1): each test
+    # starts with no failures counted, so one test's wrong passwords never lock another test out.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture(scope="session")
 def artifact_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("artifacts")

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance import signing
+from governance.api_filters import BIGINT_MAX, IntegerFilter, IntegerRangeFilter
 from governance.audit_verify import verify_audit_chain
 from governance.errors import ApplicationError
 from governance.models import AuditCheckpoint, AuditEvent
@@ -73,6 +74,17 @@ class AuditCheckpointOutput(serializers.ModelSerializer):
         ).decode("utf-8")
 
 
+class AuditEventListFilter(AuditEventFilter):
+    """The selector's filters, with the numeric ones as bounded whole numbers (a bad one is a 400 naming it)."""
+
+    actor = IntegerFilter(field_name="actor_id", min_value=1, max_value=BIGINT_MAX, help_text="the acting user's id")
+    seq = IntegerRangeFilter(min_value=1, max_value=BIGINT_MAX,
+                             help_text="seq_min / seq_max: sequence number bounds, inclusive")
+
+    class Meta(AuditEventFilter.Meta):
+        pass
+
+
 class AuditEventListApi(generics.ListAPIView):
     """The audit trail, oldest first. Auditors, admins, validators and approvers read every event;
     developers read the events they are the actor of."""
@@ -80,7 +92,7 @@ class AuditEventListApi(generics.ListAPIView):
     OutputSerializer = AuditEventOutput
 
     serializer_class = OutputSerializer
-    filterset_class = AuditEventFilter
+    filterset_class = AuditEventListFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user

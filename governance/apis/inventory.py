@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -12,6 +12,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from governance.api_filters import IntegerFilter
 from governance.models import InventoryModel, ModelVersion
 from governance.models.inventory import (
     SEMVER,
@@ -19,9 +20,17 @@ from governance.models.inventory import (
     ModelFamily,
     ModelStatus,
     RegulatoryUse,
+    TierChangeRequest,
     VersionStatus,
 )
-from governance.selectors.inventory import model_get, model_list, version_get, version_list
+from governance.selectors.inventory import (
+    model_get,
+    model_list,
+    tier_change_get,
+    tier_change_list,
+    version_get,
+    version_list,
+)
 from governance.services.inventory import (
     model_create,
     model_tier_override,
@@ -29,6 +38,7 @@ from governance.services.inventory import (
     version_create,
     version_update,
 )
+from governance.services.tier_changes import DECISIONS, tier_change_decide, tier_change_propose
 
 User = get_user_model()
 
@@ -89,7 +99,7 @@ class ModelFilter(django_filters.FilterSet):
     family = django_filters.ChoiceFilter(choices=ModelFamily.choices)
     status = django_filters.ChoiceFilter(choices=ModelStatus.choices)
     business_line = django_filters.CharFilter(lookup_expr="iexact")
-    tier = django_filters.NumberFilter(method="filter_tier")
+    tier = IntegerFilter(method="filter_tier", min_value=1, max_value=3, help_text="the effective tier, 1 to 3")
     search = django_filters.CharFilter(method="filter_search", label="search name, id, purpose")
     next_validation_before = django_filters.DateFilter(field_name="next_validation_due", lookup_expr="lte")
 
@@ -113,7 +123,13 @@ class ModelListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return InventoryModel.objects.none()
-        return model_list(user=self.request.user)
+        # ModelOutput reads three many-to-many relations by one column each: one query per relation for the
+        # page, loading only what is shown (a full row per related model doubled the cost of a 50-row page).
+        return model_list(user=self.request.user).prefetch_related(None).prefetch_related(
+            Prefetch("developers", queryset=User.objects.only("id", "username")),
+            Prefetch("upstream", queryset=InventoryModel.objects.only("id", "model_id")),
+            Prefetch("downstream", queryset=InventoryModel.objects.only("id", "model_id")),
+        )
 
     @extend_schema(request=ModelInput, responses={201: ModelOutput}, operation_id="models_create")
     def post(self, request):
@@ -161,9 +177,11 @@ class VersionOutput(serializers.ModelSerializer):
     model = serializers.CharField(source="model.model_id")
     created_by = serializers.CharField(source="created_by.username")
     developers = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
-    submitted_by = serializers.CharField(source="submitted_by.username", default=None)
-    validator = serializers.CharField(source="validator.username", default=None)
-    approver = serializers.CharField(source="approver.username", default=None)
+    # Empty until the workflow step that fills them: null in the data, so nullable in the schema.
+    submitted_by = serializers.CharField(source="submitted_by.username", default=None, allow_null=True,
+                                         read_only=True)
+    validator = serializers.CharField(source="validator.username", default=None, allow_null=True, read_only=True)
+    approver = serializers.CharField(source="approver.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = ModelVersion
@@ -254,11 +272,71 @@ class VersionDetailApi(APIView):
         return Response(VersionOutput(version).data)
 
 
+class TierChangeOutput(serializers.ModelSerializer):
+    model = serializers.CharField(source="model.model_id")
+    proposed_by = serializers.CharField(source="proposed_by.username")
+    decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True, read_only=True)
+
+    class Meta:
+        model = TierChangeRequest
+        fields = ["id", "model", "changes", "tier_before", "tier_after", "rule_version", "reason", "status",
+                  "proposed_by", "proposed_at", "decided_by", "decided_at", "decision_reason"]
+
+
+class ModelTierChangesApi(generics.ListAPIView):
+    """Tier change requests of one model; POST proposes one (issue 16 §5, governance.services.tier_changes)."""
+
+    serializer_class = TierChangeOutput
+
+    class TierChangeInput(serializers.Serializer):
+        exposure_usd = serializers.DecimalField(max_digits=20, decimal_places=2, min_value=0, required=False)
+        materiality_purpose = serializers.ChoiceField(choices=MaterialityPurpose.choices, required=False)
+        reason = serializers.CharField(allow_blank=True)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return TierChangeRequest.objects.none()
+        model = model_get(user=self.request.user, model_id=self.kwargs["model_id"])
+        return tier_change_list(user=self.request.user).filter(model=model)
+
+    @extend_schema(request=TierChangeInput, responses={201: TierChangeOutput},
+                   operation_id="models_tier_changes_create")
+    def post(self, request, model_id: str):
+        model = model_get(user=request.user, model_id=model_id)
+        data = self.TierChangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        change = tier_change_propose(actor=request.user, model=model, **data.validated_data)
+        return Response(TierChangeOutput(change).data, status=status.HTTP_201_CREATED)
+
+
+class TierChangeDetailApi(APIView):
+    @extend_schema(responses=TierChangeOutput, operation_id="tier_changes_retrieve")
+    def get(self, request, pk: int):
+        return Response(TierChangeOutput(tier_change_get(user=request.user, pk=pk)).data)
+
+
+class TierChangeDecisionApi(APIView):
+    class TierChangeDecisionInput(serializers.Serializer):
+        decision = serializers.ChoiceField(choices=DECISIONS)
+        reason = serializers.CharField(allow_blank=True)
+
+    @extend_schema(request=TierChangeDecisionInput, responses=TierChangeOutput, operation_id="tier_changes_decide")
+    def post(self, request, pk: int):
+        change = tier_change_get(user=request.user, pk=pk)
+        data = self.TierChangeDecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        change = tier_change_decide(actor=request.user, change=change, **data.validated_data)
+        return Response(TierChangeOutput(change).data)
+
+
 urlpatterns = [
     path("models/", ModelListCreateApi.as_view(), name="models"),
     path("models/<str:model_id>/", ModelDetailApi.as_view(), name="model"),
     path("models/<str:model_id>/tier-override/", ModelTierOverrideApi.as_view(), name="model-tier-override"),
     path("models/<str:model_id>/versions/", ModelVersionsApi.as_view(), name="model-versions"),
+    path("models/<str:model_id>/tier-changes/", ModelTierChangesApi.as_view(), name="model-tier-changes"),
+    path("tier-changes/<int:pk>/", TierChangeDetailApi.as_view(), name="tier-change"),
+    path("tier-changes/<int:pk>/decision/", TierChangeDecisionApi.as_view(), name="tier-change-decision"),
     path("versions/", VersionListApi.as_view(), name="versions"),
     path("versions/<int:pk>/", VersionDetailApi.as_view(), name="version"),
 ]

@@ -1,7 +1,9 @@
 """Governance API: lineage — the subgraph around a node, as JSON or W3C PROV-JSON, and node search.
 
 Read-only: lineage is written by the services that create things. Anyone holding a platform
-role may read it (auditors browse every number back to the bytes it came from).
+role may read it (auditors browse every number back to the bytes it came from), less the nodes
+of versions they may not see (governance.selectors.lineage.lineage_hidden_node_ids: 404 for such a
+root, left out of a graph or a list).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.errors import Forbidden, InvalidInput
+from governance.models import LineageNode
 from governance.prov import prov_document
 from governance.roles import user_roles
 from governance.selectors.lineage import (
@@ -22,8 +25,8 @@ from governance.selectors.lineage import (
     MAX_DEPTH,
     MIN_DEPTH,
     LineageNodeFilter,
-    lineage_node_list,
-    lineage_subgraph,
+    lineage_node_list_for,
+    lineage_subgraph_for,
 )
 
 
@@ -91,7 +94,7 @@ ERROR_RESPONSES = {
     400: OpenApiResponse(LineageErrorOutput, description="A query parameter is invalid (named in details)."),
     401: OpenApiResponse(LineageErrorOutput, description="Not authenticated."),
     403: OpenApiResponse(LineageErrorOutput, description="The caller holds no platform role."),
-    404: OpenApiResponse(LineageErrorOutput, description="No lineage node has this uid."),
+    404: OpenApiResponse(LineageErrorOutput, description="No lineage node with this uid that the caller may see."),
 }
 
 
@@ -119,7 +122,7 @@ class LineageSubgraphApi(APIView):
     )
     def get(self, request, uid: str):
         params = _subgraph_params(request)
-        nodes, edges = lineage_subgraph(uid=uid, **params)
+        nodes, edges = lineage_subgraph_for(user=request.user, uid=uid, **params)
         data = {"root": uid, **params, "nodes": nodes, "edges": edges}
         return Response(self.LineageSubgraphOutput(data).data)
 
@@ -140,7 +143,7 @@ class LineageProvApi(APIView):
     )
     def get(self, request, uid: str):
         params = _subgraph_params(request)
-        nodes, edges = lineage_subgraph(uid=uid, **params)
+        nodes, edges = lineage_subgraph_for(user=request.user, uid=uid, **params)
         return Response(prov_document(nodes, edges))
 
 
@@ -152,7 +155,9 @@ class LineageNodeListApi(generics.ListAPIView):
     serializer_class = LineageNodeOutput
 
     def get_queryset(self):
-        return lineage_node_list()
+        if getattr(self, "swagger_fake_view", False):
+            return LineageNode.objects.none()
+        return lineage_node_list_for(user=self.request.user)
 
     @extend_schema(
         operation_id="lineage_nodes_list",

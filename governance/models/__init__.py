@@ -5,8 +5,10 @@ from governance.models.heartbeat import WorkerHeartbeat
 from governance.models.inventory import InventoryModel, ModelVersion
 from governance.models.lineage import LineageEdge, LineageNode
 from governance.models.review import Evidence, Finding, Signature
+from governance.models.runs import FINISHED_STATUSES, RunFields, RunStatus
 
 __all__ = [
     "AuditChainHead", "AuditCheckpoint", "AuditEvent", "Evidence", "Finding", "InventoryModel",
-    "LineageEdge", "LineageNode", "ModelVersion", "Signature", "WorkerHeartbeat",
+    "FINISHED_STATUSES", "LineageEdge", "LineageNode", "ModelVersion", "RunFields", "RunStatus", "Signature",
+    "WorkerHeartbeat",
 ]

@@ -175,3 +175,77 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model.model_id} v{self.version}"
+
+
+class InvolvementRole(models.TextChoices):
+    OWNER = "owner", "Owner"
+    CREATOR = "creator", "Creator"
+    MODEL_DEVELOPER = "model_developer", "Developer of the model"
+    VERSION_DEVELOPER = "version_developer", "Developer of a version"
+
+
+class ModelInvolvement(models.Model):
+    """Who has built a model, and from when until when (issue 16 §5).
+
+    Segregation of duties asks whether a person is independent of a model, and leaving its
+    ``developers`` does not make anyone independent of what they built. The current M2M fields say
+    who builds it now; these rows say who ever did: a row is written by the inventory services when
+    a person becomes owner, creator or developer, and only closed (``ended_at``) when they leave,
+    never deleted. A table rather than a search of the audit trail's JSON snapshots because the
+    check runs on every workflow step and every decision button a page draws: an indexed lookup.
+    """
+
+    model = models.ForeignKey(InventoryModel, on_delete=models.PROTECT, related_name="involvements")
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="involvements")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="model_involvements")
+    role = models.CharField(max_length=32, choices=InvolvementRole.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["model_id", "started_at", "id"]
+        indexes = [models.Index(fields=["model", "user"])]
+
+    def __str__(self) -> str:
+        until = f" until {self.ended_at:%Y-%m-%d}" if self.ended_at else ""
+        return f"user {self.user_id} {self.role} of model {self.model_id}{until}"
+
+
+class TierChangeStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class TierChangeRequest(models.Model):
+    """A proposed change to the inputs of a model's tier, decided by a validator or an admin (issue 16 §5).
+
+    Once a model has versions past draft, its tier drives which validation policy applied and how
+    often it is reviewed, so lowering it is a model-risk decision, not an edit: the proposer gives a
+    reason, someone independent decides, and the model changes only on approval.
+    """
+
+    model = models.ForeignKey(InventoryModel, on_delete=models.PROTECT, related_name="tier_changes")
+    changes = models.JSONField(help_text="{field: {before, after}} for every tier input that changes")
+    tier_before = models.PositiveSmallIntegerField(help_text="the computed tier when proposed")
+    tier_after = models.PositiveSmallIntegerField(help_text="the computed tier the change would give")
+    rule_version = models.CharField(max_length=32)
+    reason = models.TextField()
+    status = models.CharField(max_length=16, choices=TierChangeStatus.choices, default=TierChangeStatus.PENDING)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["model"], condition=models.Q(status="pending"),
+                                    name="one_pending_tier_change_per_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"tier change {self.pk} of {self.model_id} ({self.status})"

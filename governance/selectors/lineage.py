@@ -14,9 +14,10 @@ from typing import Literal
 import django_filters
 from django.db.models import Q, QuerySet
 
+from governance.access import require_any_role, sees_every_version, visible_versions
 from governance.errors import InvalidInput, NotFound
-from governance.models import LineageEdge, LineageNode
-from governance.models.lineage import NodeClass
+from governance.models import LineageEdge, LineageNode, ModelVersion
+from governance.models.lineage import NodeClass, Relation
 
 Direction = Literal["up", "down", "both"]
 DIRECTIONS: tuple[str, ...] = ("up", "down", "both")
@@ -101,3 +102,98 @@ class LineageNodeFilter(django_filters.FilterSet):
 def lineage_node_list() -> QuerySet[LineageNode]:
     """All nodes in creation order; the API narrows them with ``LineageNodeFilter``."""
     return LineageNode.objects.order_by("id")
+
+
+# ── visibility (issue 16 §5): lineage follows the visibility of the version ─────────────────────
+VERSION_KIND = "model_version"
+
+
+def lineage_hidden_node_ids(user) -> set[int]:
+    """The lineage nodes ``user`` may not see, from the one version rule (governance.access.visible_versions).
+
+    Hidden: the node of a version the user cannot see; everything derived from it (its generation
+    runs, scenario sets, validation runs, reports, packets: walking "down"); and what exists only for
+    it — its checkpoint and the training activity that generated the checkpoint — unless a version
+    the user can see derives from the same checkpoint. Shared sources (datasets, Fed tables, people,
+    workers) are never hidden: they are not about one version.
+    """
+    require_any_role(user)
+    if sees_every_version(user):
+        return set()
+    version_nodes = dict(LineageNode.objects.filter(kind=VERSION_KIND).values_list("pk", "object_id"))
+    ids = {int(oid) for oid in version_nodes.values() if str(oid).isdigit()}
+    # A node whose version does not exist (written by hand, or a version since removed) hides nothing.
+    invisible = {str(pk) for pk in ModelVersion.objects.filter(pk__in=ids).exclude(
+        pk__in=visible_versions(user).values("pk")).values_list("pk", flat=True)}
+    hidden_roots = {pk for pk, object_id in version_nodes.items() if object_id in invisible}
+    if not hidden_roots:
+        return set()
+    visible_roots = set(version_nodes) - hidden_roots
+    hidden, frontier = set(hidden_roots), set(hidden_roots)
+    while frontier:  # descendants: the sources of edges pointing at the frontier
+        derived = set(LineageEdge.objects.filter(target_id__in=frontier).values_list("source_id", flat=True))
+        frontier = derived - hidden - visible_roots
+        hidden |= frontier
+    # The checkpoints the hidden versions derive from, unless a visible version derives from them too.
+    checkpoints = set(LineageEdge.objects.filter(
+        source_id__in=hidden_roots, relation=Relation.WAS_DERIVED_FROM, target__kind="checkpoint",
+    ).values_list("target_id", flat=True))
+    shared = set(LineageEdge.objects.filter(
+        source_id__in=visible_roots, relation=Relation.WAS_DERIVED_FROM, target_id__in=checkpoints,
+    ).values_list("target_id", flat=True))
+    private = checkpoints - shared
+    hidden |= private
+    # The training activities that generated only private checkpoints.
+    generated = LineageEdge.objects.filter(
+        relation=Relation.WAS_GENERATED_BY, target__kind="training", source_id__in=checkpoints,
+    ).values_list("target_id", "source_id")
+    trainings: dict[int, set[int]] = {}
+    for training, checkpoint in generated:
+        trainings.setdefault(training, set()).add(checkpoint)
+    hidden |= {training for training, outputs in trainings.items() if outputs <= private}
+    return hidden
+
+
+def lineage_node_get_for(*, user, uid: str) -> LineageNode:
+    """``lineage_node_get`` for a reader: a node they may not see is answered as not existing."""
+    node = lineage_node_get(uid)
+    if node.pk in lineage_hidden_node_ids(user):
+        raise NotFound(f"No lineage node '{uid}'.", details={"uid": uid})
+    return node
+
+
+def lineage_subgraph_for(
+    *, user, uid: str, direction: Direction, depth: int
+) -> tuple[list[LineageNode], list[LineageEdge]]:
+    """``lineage_subgraph`` as ``user`` may see it: 404 for a hidden root, hidden nodes and their edges left out.
+
+    The walk does not pass through hidden nodes either, so nothing is reached only by way of them.
+    """
+    check_subgraph_params(direction, depth)
+    hidden = lineage_hidden_node_ids(user)
+    root = lineage_node_get(uid)
+    if root.pk in hidden:
+        raise NotFound(f"No lineage node '{uid}'.", details={"uid": uid})
+    nodes, edges = lineage_subgraph(uid=uid, direction=direction, depth=depth)
+    if not hidden:
+        return nodes, edges
+    kept_edges = [e for e in edges if e.source_id not in hidden and e.target_id not in hidden]
+    reached, frontier = {root.pk}, {root.pk}
+    while frontier:  # what is still connected to the root without a hidden node on the way
+        following = set()
+        for edge in kept_edges:
+            if edge.source_id in frontier and edge.target_id not in reached:
+                following.add(edge.target_id)
+            if edge.target_id in frontier and edge.source_id not in reached:
+                following.add(edge.source_id)
+        reached |= following
+        frontier = following
+    return ([n for n in nodes if n.pk in reached],
+            [e for e in kept_edges if e.source_id in reached and e.target_id in reached])
+
+
+def lineage_node_list_for(*, user) -> QuerySet[LineageNode]:
+    """``lineage_node_list`` without the nodes ``user`` may not see."""
+    hidden = lineage_hidden_node_ids(user)
+    nodes = lineage_node_list()
+    return nodes.exclude(pk__in=hidden) if hidden else nodes

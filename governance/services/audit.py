@@ -13,6 +13,7 @@ The tables themselves are append-only at the database (migration 0004).
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 from collections.abc import Mapping
 from typing import Any
@@ -72,15 +73,28 @@ def _stable(value: Any) -> Any:
     return value
 
 
-def _advance_head() -> tuple[int, str]:
-    """Take the chain-head row lock and claim the next sequence number: (new seq, previous hash)."""
+def _advance_head() -> tuple[int, str, int, Any]:
+    """Take the chain-head row lock and claim the next sequence number.
+
+    Returns (new seq, previous hash, last checkpoint's seq, its time as stored): the last two
+    decide whether a scheduled checkpoint is due, read by this same statement.
+    """
     table = connection.ops.quote_name(AuditChainHead._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")  # noqa: S608 - fixed names
+        sql = f"UPDATE {table} SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash, checkpoint_seq, checkpoint_at"  # noqa: S608 - fixed names
+        cursor.execute(sql)
         row = cursor.fetchone()
     if row is None:
         raise RuntimeError("the audit chain head is missing: run 'python manage.py migrate'")
-    return int(row[0]), row[1]
+    return int(row[0]), row[1], int(row[2]), row[3]
+
+
+def _as_datetime(value: Any):
+    """A raw ``checkpoint_at`` as a timezone-aware datetime (SQLite hands back text)."""
+    if value is None or isinstance(value, dt.datetime):
+        return value if value is None or timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
+    parsed = dt.datetime.fromisoformat(str(value))
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=dt.UTC)
 
 
 def audit_record(
@@ -106,7 +120,7 @@ def audit_record(
             raise ValueError(f"audit {name} must be 1..{_LIMITS[name]} characters, got {value!r:.120}")
     before, after = db_stable_json(before), db_stable_json(after)
     with transaction.atomic():
-        seq, prev_hash = _advance_head()
+        seq, prev_hash, checkpoint_seq, checkpoint_at = _advance_head()
         event = AuditEvent(
             seq=seq,
             timestamp=timezone.now(),
@@ -123,4 +137,10 @@ def audit_record(
         event.hash = event_hash(event_payload(event), event.prev_hash)
         event.save(force_insert=True)
         AuditChainHead.objects.filter(id=1).update(hash=event.hash)
+        # Issue 16 §6: a scheduled checkpoint when N events or M minutes have passed since the
+        # last one, signed here under the chain lock already held (published after commit).
+        from governance.services.checkpoints import checkpoint_on_append  # imports this module
+
+        checkpoint_on_append(seq=seq, checkpoint_seq=checkpoint_seq, checkpoint_at=_as_datetime(checkpoint_at),
+                             now=event.timestamp)
     return event

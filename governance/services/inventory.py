@@ -8,15 +8,27 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import BigIntegerField, Max
+from django.db.models.functions import Cast, Substr
+from django.utils import timezone
 
 from governance import tiering
 from governance.access import is_version_developer, require_any_role
+from governance.artifacts import read_bytes
 from governance.canonical import jsonable
 from governance.errors import Conflict, Forbidden, InvalidInput
-from governance.models import InventoryModel, ModelVersion
-from governance.models.inventory import SEMVER, MaterialityPurpose, ModelFamily, RegulatoryUse
+from governance.models import AuditChainHead, InventoryModel, ModelVersion
+from governance.models.inventory import (
+    SEMVER,
+    InvolvementRole,
+    MaterialityPurpose,
+    ModelFamily,
+    ModelInvolvement,
+    RegulatoryUse,
+    VersionStatus,
+)
 from governance.roles import ADMIN, DEVELOPER, VALIDATOR, has_role
+from governance.selectors.inventory import training_runs_producing
 from governance.services.audit import audit_record
 from governance.services.lineage import lineage_agent_for_user, lineage_entity, lineage_link
 from governance.workflow import EDITABLE_STATUSES
@@ -96,10 +108,35 @@ def next_validation_due(model: InventoryModel) -> dt.date | None:
     return _add_months(model.last_validated_on, model.validation_frequency_months)
 
 
+def involvement_sync(*, model: InventoryModel, role: str, user_ids, version: ModelVersion | None = None) -> None:
+    """Record who holds ``role`` on the model (or one of its versions) now: open a row for each newcomer,
+    close the row of each person who left. Rows are never deleted: a former developer stays on record
+    (governance.access.independence_conflict reads them)."""
+    wanted = {uid for uid in user_ids if uid is not None}
+    now = timezone.now()
+    current = ModelInvolvement.objects.filter(model=model, version=version, role=role, ended_at__isnull=True)
+    held = set(current.values_list("user_id", flat=True))
+    current.exclude(user_id__in=wanted).update(ended_at=now)
+    ModelInvolvement.objects.bulk_create([
+        ModelInvolvement(model=model, version=version, user_id=uid, role=role, started_at=now)
+        for uid in sorted(wanted - held)
+    ])
+
+
 def _next_model_id() -> str:
-    last = InventoryModel.objects.filter(model_id__startswith="CRU-").aggregate(m=Max("model_id"))["m"]
-    number = int(last.split("-")[1]) + 1 if last else 1
-    return f"CRU-{number:04d}"
+    """The next ``CRU-NNNN``, allocated under the audit chain's head lock.
+
+    Two registrations at once used to read the same maximum and the second failed on the unique id
+    (a 500 under 20 concurrent writers, ``python -m bench api_load``). Every registration writes an
+    audit event, which locks the chain head row anyway; taking that lock first serialises the
+    allocation at no extra contention. The maximum is numeric (``CRU-10000`` sorts before ``CRU-9999``
+    as text).
+    """
+    AuditChainHead.objects.select_for_update().filter(id=1).first()
+    last = (InventoryModel.objects.filter(model_id__regex=r"^CRU-[0-9]+$")
+            .annotate(number=Cast(Substr("model_id", 5), BigIntegerField()))
+            .aggregate(m=Max("number"))["m"])
+    return f"CRU-{(last or 0) + 1:04d}"
 
 
 @transaction.atomic
@@ -127,6 +164,10 @@ def model_create(
     model.save()
     model.developers.set(list(developers) or [actor])
     model.upstream.set(list(upstream))
+    involvement_sync(model=model, role=InvolvementRole.OWNER, user_ids=[model.owner_id])
+    involvement_sync(model=model, role=InvolvementRole.CREATOR, user_ids=[actor.pk])
+    involvement_sync(model=model, role=InvolvementRole.MODEL_DEVELOPER,
+                     user_ids=model.developers.values_list("id", flat=True))
     audit_record(actor=actor, action="model.created", object_type="model", object_id=model.model_id,
                  after=model_snapshot(model))
     return model
@@ -137,6 +178,24 @@ def _may_edit_model(actor, model: InventoryModel) -> bool:
         return True
     involved = model.owner_id == actor.pk or model.developers.filter(pk=actor.pk).exists()
     return has_role(actor, DEVELOPER) and involved
+
+
+def tier_inputs_changed(model: InventoryModel, fields: dict[str, Any]) -> list[str]:
+    """The tier inputs (governance.tiering.TIER_INPUTS) in ``fields`` whose value differs from the model's."""
+    changed = []
+    for name in tiering.TIER_INPUTS:
+        if name not in fields:
+            continue
+        new, old = fields[name], getattr(model, name)
+        if name == "exposure_usd":
+            new, old = Decimal(str(new)), Decimal(str(old))
+        if new != old:
+            changed.append(name)
+    return changed
+
+
+def model_has_versions_past_draft(model: InventoryModel) -> bool:
+    return model.versions.exclude(status=VersionStatus.DRAFT).exists()
 
 
 @transaction.atomic
@@ -150,6 +209,14 @@ def model_update(*, actor, model: InventoryModel, developers=None, upstream=None
         raise InvalidInput(f"unknown model fields: {', '.join(sorted(unknown))}")
     _check_model_fields(fields)
     model = InventoryModel.objects.select_for_update().get(pk=model.pk)
+    changed_inputs = tier_inputs_changed(model, fields)
+    if changed_inputs and model_has_versions_past_draft(model):
+        raise Conflict(
+            f"{', '.join(changed_inputs)} feed the model's tier and {model.model_id} has versions past draft: "
+            f"propose the change with a reason (POST /api/v1/models/{model.model_id}/tier-changes/) "
+            f"for a validator or an admin to decide",
+            code="tier_change_needs_review", details={name: ["needs a tier change request"] for name in changed_inputs},
+        )
     before = model_snapshot(model)
     for name, value in fields.items():
         setattr(model, name, value)
@@ -162,6 +229,8 @@ def model_update(*, actor, model: InventoryModel, developers=None, upstream=None
     model.save()
     if developers is not None:
         model.developers.set(developers)
+        involvement_sync(model=model, role=InvolvementRole.MODEL_DEVELOPER,
+                         user_ids=model.developers.values_list("id", flat=True))
     if upstream is not None:
         if any(m.pk == model.pk for m in upstream):
             raise InvalidInput("a model cannot depend on itself", details={"upstream": ["contains this model"]})
@@ -217,6 +286,36 @@ def _check_version_fields(fields: dict[str, Any]) -> None:
         raise InvalidInput("the model version is not valid", details=errors)
 
 
+CHECKPOINT_SUFFIX = ".ckpt"
+
+
+def checkpoint_provenance_problem(version: ModelVersion) -> str | None:
+    """Why the version's checkpoint is not a stored artefact produced by a training run of its model, or None.
+
+    Checked when a version leaves draft (submit, resubmit): a draft is the developer's workspace, but
+    nothing goes to validation naming bytes that no training run of this model made (issue 16 §5).
+    The artefact is read back and hashed, so a file altered in the store is refused too.
+    """
+    sha, model = version.checkpoint_sha256, version.model
+    if not sha:
+        return "no checkpoint is recorded"
+    runs = training_runs_producing(model=model, sha256=sha)
+    if not runs:
+        return (f"checkpoint {sha[:12]}… was not produced by any training run of {model.model_id}; "
+                f"register the version a training run produced")
+    if version.training_run and version.training_run not in runs:
+        return f"checkpoint {sha[:12]}… was produced by {', '.join(runs)}, not by {version.training_run}"
+    # The store's own layout (governance.artifacts.store_bytes); never a path the client chose.
+    expected = f"{sha[:2]}/{sha}{CHECKPOINT_SUFFIX}"
+    if version.checkpoint_uri != expected:
+        return f"checkpoint_uri must be the stored artefact {expected}, not {version.checkpoint_uri or 'empty'}"
+    try:
+        read_bytes(expected, expected_sha256=sha)
+    except OSError as error:  # missing, unreadable or altered bytes
+        return f"checkpoint {sha[:12]}… is not readable in the artefact store: {error}"
+    return None
+
+
 def _record_version_lineage(*, actor, version: ModelVersion) -> None:
     node = lineage_entity(
         uid=f"model_version:{version.pk}", kind="model_version", label=str(version),
@@ -247,6 +346,9 @@ def version_create(*, actor, model: InventoryModel, version: str, developers=(),
         raise Conflict(f"{model.model_id} already has a version {version}", code="duplicate_version")
     obj = ModelVersion.objects.create(model=model, version=version, created_by=actor, **fields)
     obj.developers.set(list(developers) or [actor])
+    involvement_sync(model=model, version=obj, role=InvolvementRole.CREATOR, user_ids=[actor.pk])
+    involvement_sync(model=model, version=obj, role=InvolvementRole.VERSION_DEVELOPER,
+                     user_ids=obj.developers.values_list("id", flat=True))
     audit_record(actor=actor, action="version.created", object_type="model_version", object_id=obj.pk,
                  after=version_snapshot(obj))
     _record_version_lineage(actor=actor, version=obj)
@@ -276,6 +378,8 @@ def version_update(*, actor, version: ModelVersion, developers=None, **fields: A
     version.save()
     if developers is not None:
         version.developers.set(developers)
+        involvement_sync(model=version.model, version=version, role=InvolvementRole.VERSION_DEVELOPER,
+                         user_ids=version.developers.values_list("id", flat=True))
     after = version_snapshot(version)
     if after != before:
         audit_record(actor=actor, action="version.updated", object_type="model_version", object_id=version.pk,

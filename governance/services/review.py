@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from governance.access import is_version_developer, require_any_role
+from governance.access import independence_conflict, is_version_developer, require_any_role
 from governance.canonical import jsonable
 from governance.errors import Conflict, Forbidden, InvalidInput
 from governance.models import Evidence, Finding, ModelVersion
@@ -32,9 +32,9 @@ def finding_raise(
 ) -> Finding:
     """A validator (independent of the version) raises a finding."""
     require_any_role(actor, VALIDATOR)
-    if is_version_developer(actor, version):
-        raise Forbidden("a developer of this version cannot raise validation findings on it",
-                        code="segregation_of_duties")
+    conflict = independence_conflict(actor, version)
+    if conflict:
+        raise Forbidden(f"{conflict} cannot raise validation findings on it", code="segregation_of_duties")
     if version.status == VersionStatus.DRAFT:
         raise Conflict("findings are raised on versions submitted for validation, not on drafts")
     errors = {}
@@ -85,8 +85,9 @@ def finding_remediate(*, actor, finding: Finding, remediation_notes: str) -> Fin
 def finding_close(*, actor, finding: Finding, resolution: str) -> Finding:
     """A validator (not a developer) verifies the remediation and closes the finding."""
     require_any_role(actor, VALIDATOR)
-    if is_version_developer(actor, finding.version):
-        raise Forbidden("a developer of this version cannot close its findings", code="segregation_of_duties")
+    conflict = independence_conflict(actor, finding.version)
+    if conflict:
+        raise Forbidden(f"{conflict} cannot close its findings", code="segregation_of_duties")
     if finding.status not in OPEN_FINDING_STATUSES:
         raise Conflict(f"finding #{finding.pk} is already {finding.status}")
     if not (resolution or "").strip():
@@ -99,8 +100,9 @@ def finding_close(*, actor, finding: Finding, resolution: str) -> Finding:
 def finding_accept_risk(*, actor, finding: Finding, resolution: str) -> Finding:
     """An approver (not a developer) accepts the residual risk of a finding, with a reason."""
     require_any_role(actor, APPROVER)
-    if is_version_developer(actor, finding.version):
-        raise Forbidden("a developer of this version cannot accept risk on it", code="segregation_of_duties")
+    conflict = independence_conflict(actor, finding.version)
+    if conflict:
+        raise Forbidden(f"{conflict} cannot accept risk on it", code="segregation_of_duties")
     if finding.status not in OPEN_FINDING_STATUSES:
         raise Conflict(f"finding #{finding.pk} is already {finding.status}")
     if not (resolution or "").strip():

@@ -2,7 +2,9 @@
 
 Segregation of duties (SR 11-7 "effective challenge"), enforced here for every caller:
 - only a developer of the version submits it;
-- the validator is never one of its developers, and only the assigned validator decides;
+- nobody who is not independent of the model (its owner, registrant, current or former developers:
+  ``governance.access.independence_conflict``) validates, decides, approves or signs for it;
+- only the assigned validator decides;
 - the approver is neither a developer, nor the validator, nor the person who submitted it;
 - a user without the transition's role gets 403. A superuser without the role may act only with
   an explicit override reason, which is audited; segregation of duties applies to them as well.
@@ -14,7 +16,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from governance.access import is_version_developer
+from governance.access import independence_conflict, is_version_developer
 from governance.errors import Conflict, Forbidden, InvalidInput
 from governance.models import Evidence, Finding, ModelVersion, Signature
 from governance.models.inventory import ModelStatus, VersionRole, VersionStatus
@@ -22,7 +24,7 @@ from governance.models.review import OPEN_FINDING_STATUSES, EvidenceKind, Outcom
 from governance.roles import ADMIN, APPROVER, has_role
 from governance.services.audit import audit_record
 from governance.services.checkpoints import audit_checkpoint_create
-from governance.services.inventory import next_validation_due, version_snapshot
+from governance.services.inventory import checkpoint_provenance_problem, next_validation_due, version_snapshot
 from governance.signatures import signature_is_bound, signed_state, state_hash
 from governance.workflow import Transition, find_transition, sources_of
 
@@ -58,12 +60,16 @@ def _check_role(actor, transition: Transition, override_reason: str) -> str:
 
 
 def segregation_violation(actor, version: ModelVersion, transition: Transition) -> str | None:
-    """Why ``actor`` may not take ``transition`` on ``version`` for reasons of independence."""
-    developer = is_version_developer(actor, version)
+    """Why ``actor`` may not take ``transition`` on ``version`` for reasons of independence.
+
+    Who is independent of the model is one rule, ``governance.access.independence_conflict``
+    (owner, registrant, current and former developers); the rest here is who is who within the
+    workflow (the assigned validator decides; validator, submitter and approver are three people)."""
     if transition.action in ("submit", "resubmit"):
-        return None if developer else "only a developer of this version may submit it"
-    if developer:
-        return "a developer of this version cannot take part in its validation or approval"
+        return None if is_version_developer(actor, version) else "only a developer of this version may submit it"
+    conflict = independence_conflict(actor, version)
+    if conflict:
+        return f"{conflict} cannot take part in its validation or approval"
     if transition.action == "start_validation":
         return None
     if transition.source == VersionStatus.IN_VALIDATION:
@@ -80,6 +86,11 @@ def segregation_violation(actor, version: ModelVersion, transition: Transition) 
 def _preconditions(version: ModelVersion, transition: Transition) -> None:
     if transition.action in ("submit", "resubmit") and not version.checkpoint_sha256:
         raise Conflict("cannot submit a version with no checkpoint recorded", code="precondition_failed")
+    if transition.action in ("submit", "resubmit"):
+        problem = checkpoint_provenance_problem(version)
+        if problem:
+            raise Conflict(f"cannot {transition.action}: {problem}", code="checkpoint_unknown",
+                           details={"checkpoint_sha256": [problem]})
     if transition.action in ("validate", "approve"):
         passing = Evidence.objects.filter(
             version=version, kind=EvidenceKind.VALIDATION_RUN, outcome__in=[Outcome.PASS, Outcome.WARN]
@@ -109,8 +120,10 @@ def _preconditions(version: ModelVersion, transition: Transition) -> None:
 def _sign(*, actor, version: ModelVersion, transition: Transition, password: str, reason: str) -> Signature:
     if not password:
         raise InvalidInput("an e-signature needs your password", details={"password": ["required to sign"]})
-    if not actor.check_password(password):
-        raise Forbidden("signature refused: the password is not correct", code="signature_refused")
+    # The one lock-out policy of every password door (issue 16 §3): per signer and per address.
+    from governance.services.login_guard import signature_password_check
+
+    signature_password_check(actor=actor, password=password)
     state = signed_state(version)
     signature = Signature.objects.create(
         version=version, signer=actor, signer_username=actor.get_username(), role=transition.role,
@@ -249,9 +262,9 @@ def version_role_set(*, actor, version: ModelVersion, role: str, reason: str) ->
     versions = {v.pk: v for v in ModelVersion.objects.select_for_update().select_related("model")
                 .filter(model_id=version.model_id).order_by("pk")}
     version = versions[version.pk]
-    if is_version_developer(actor, version):
-        raise Forbidden("a developer of this model cannot set the roles of its versions",
-                        code="segregation_of_duties")
+    conflict = independence_conflict(actor, version.model)  # roles are about the model's versions together
+    if conflict:
+        raise Forbidden(f"{conflict} cannot set the roles of its versions", code="segregation_of_duties")
     allowed = ROLE_STATUSES.get(role)
     if allowed is not None and version.status not in allowed:
         raise Conflict(

@@ -10,7 +10,7 @@ from django.utils.safestring import mark_safe
 from governance.audit_verify import verify_audit_chain
 from governance.errors import ApplicationError, InvalidInput
 from governance.selectors.audit import AuditEventFilter, audit_checkpoint_last, audit_event_list
-from governance.selectors.lineage import DIRECTIONS, MAX_DEPTH, lineage_node_get, lineage_subgraph
+from governance.selectors.lineage import DIRECTIONS, MAX_DEPTH, lineage_node_get_for, lineage_subgraph_for
 from portal import graph, links
 from portal.pages import page
 from reports.selectors import packet_get, report_get, visible_packets, visible_reports
@@ -39,8 +39,9 @@ def lineage_node(request, uid: str):
     if direction not in DIRECTIONS:
         raise InvalidInput(f"direction must be one of {', '.join(DIRECTIONS)}")
     depth = _depth(request.GET.get("depth", "3"))
-    root = lineage_node_get(uid)
-    nodes, edges = lineage_subgraph(uid=uid, direction=direction, depth=depth)
+    # The reader's view of the graph: the one version visibility rule (issue 16 §5), 404 for a hidden root.
+    root = lineage_node_get_for(user=request.user, uid=uid)
+    nodes, edges = lineage_subgraph_for(user=request.user, uid=uid, direction=direction, depth=depth)
     # People and workers (PROV agents) join nearly every activity; drawn, they crowd out the data
     # flow, so the drawing leaves them out unless asked (the list below always has them).
     agents = request.GET.get("agents") == "1"

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from governance.access import is_version_developer
+from governance.access import independence_conflict
 from governance.errors import ApplicationError
 from governance.models import ModelVersion
 from governance.models.inventory import VersionStatus
@@ -37,8 +37,9 @@ def finding_refusal(user, version: ModelVersion) -> str:
     """Why ``user`` may not raise a finding on ``version`` ('' when they may); the service re-checks."""
     if not has_role(user, VALIDATOR):
         return "raising findings needs the role validator"
-    if is_version_developer(user, version):
-        return "a developer of this version cannot raise validation findings on it"
+    conflict = independence_conflict(user, version)
+    if conflict:
+        return f"{conflict} cannot raise validation findings on it (segregation of duties)"
     if version.status == VersionStatus.DRAFT:
         return "findings are raised on versions submitted for validation, not on drafts"
     return ""

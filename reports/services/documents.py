@@ -13,26 +13,23 @@ import hashlib
 import logging
 import socket
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
 from django.template.loader import render_to_string
 
 from governance.access import require_any_role, visible_versions
+from governance.artifacts import artifact_root, store_bytes
 from governance.errors import InvalidInput, NotFound
-from governance.models import LineageNode, ModelVersion
+from governance.models import LineageNode, ModelVersion, RunStatus
 from governance.models.review import EvidenceKind
 from governance.roles import ADMIN, APPROVER, AUDITOR, DEVELOPER, VALIDATOR
-from governance.services.audit import audit_record
+from governance.services import run_state
 from governance.services.lineage import lineage_agent, lineage_entity, lineage_record_activity
 from governance.services.review import evidence_attach
 from reports.citations import require_validated, validated_set_ids
 from reports.models import Report
-from scenarios.artifacts import artifact_root, store_bytes
-from scenarios.models import RunStatus, ScenarioSet, StressResult
-from scenarios.services import run_state
+from scenarios.models import ScenarioSet, StressResult
 from validation.models import ValidationRun
 
 logger = logging.getLogger(__name__)
@@ -57,6 +54,7 @@ class StageError(Exception):
     def __init__(self, stage: str, error: BaseException) -> None:
         super().__init__(f"{stage}: {type(error).__name__}: {error}")
         self.stage = stage
+        self.message = str(self)  # the run's error, as the kernel records it
 
 
 def _check_options(options: dict | None) -> dict:
@@ -112,19 +110,15 @@ def report_start(*, actor, model_version: ModelVersion, scenario_sets=None, vali
     if unfinished:
         raise InvalidInput("only SUCCEEDED validation runs can be documented",
                            details={"validation_runs": unfinished})
-    with transaction.atomic():
-        report = Report.objects.create(model_version=model_version, options=options, seed=seed, created_by=actor)
-        report.scenario_sets.set(scenario_sets)
-        report.validation_runs.set(validation_runs)
-        report.stress_results.set(stress_results)
-        audit_record(actor=actor, action="report.requested", object_type="report", object_id=report.pk,
-                     after={"model_version": model_version.pk, "scenario_sets": sorted(s.pk for s in scenario_sets),
-                            "validation_runs": sorted(r.pk for r in validation_runs),
-                            "stress_results": sorted(s.pk for s in stress_results), "options": options})
-        from reports.tasks import render_report
-
-        transaction.on_commit(lambda: render_report.delay(report.pk))
-    return report
+    return run_state.run_start(
+        Report, actor=actor, action="report.requested",
+        audit_after={"model_version": model_version.pk, "scenario_sets": sorted(s.pk for s in scenario_sets),
+                     "validation_runs": sorted(r.pk for r in validation_runs),
+                     "stress_results": sorted(s.pk for s in stress_results), "options": options},
+        related={"scenario_sets": scenario_sets, "validation_runs": validation_runs,
+                 "stress_results": stress_results},
+        model_version=model_version, options=options, seed=seed,
+    ).run
 
 
 def report_pdf_path(report: Report) -> Path:
@@ -134,37 +128,20 @@ def report_pdf_path(report: Report) -> Path:
 
 
 def report_execute(report_id: int, *, worker: str | None = None) -> None:
-    worker = worker or socket.gethostname()
-    if not run_state.claim(Report, report_id, worker=worker):
-        return
-    report = Report.objects.select_related("model_version", "model_version__model").get(pk=report_id)
+    """The worker's side, run by the kernel: render every stage, then store the PDF — or end FAILED with a
+    message naming the stage (``report.failed``), or CANCELLED between stages."""
+    run_state.run_execute(Report, report_id, worker=worker or socket.gethostname(), body=_render,
+                          queryset=Report.objects.select_related("model_version", "model_version__model"))
+
+
+def _render(report: Report, lease: run_state.RunLease) -> None:
     try:
-        built = build_document(report)
-    except run_state.RunCancelled:  # raised by the progress report between stages
-        report.refresh_from_db()
-        run_state.finish(report, status=RunStatus.CANCELLED, error="cancelled on request")
-        return
-    except StageError as error:
-        logger.warning("report %s failed: %s\n%s", report_id, error, traceback.format_exc())
-        _fail(report, str(error))
-        return
-    except Exception as error:  # noqa: BLE001 - any failure is the run's outcome, recorded on the row
-        logger.exception("report %s failed", report_id)
-        _fail(report, f"render: {type(error).__name__}: {error}")
-        return
-    _store(report, built, worker)
-
-
-def _fail(report: Report, message: str) -> None:
-    with transaction.atomic():
-        report.refresh_from_db()
-        run_state.finish(report, status=RunStatus.FAILED, error=message)
-        audit_record(actor=report.created_by, action="report.failed", object_type="report", object_id=report.pk,
-                     after={"error": message[:500]})
-
-
-def _progress(report: Report, fraction: float, stage: str) -> None:
-    run_state.report_progress(Report, report.pk, fraction=fraction, stage=stage)
+        built = build_document(report, lease)
+    except (StageError, run_state.RunCancelled, run_state.RunTakenOver):
+        raise
+    except Exception as error:  # noqa: BLE001 - named as the render stage's failure
+        raise StageError("render", error) from error
+    _store(report, built, lease)
 
 
 def _comparator(run) -> dict | None:
@@ -173,8 +150,9 @@ def _comparator(run) -> dict | None:
     return row.details if row is not None else None
 
 
-def build_document(report: Report) -> dict[str, Any]:
-    """Every stage of the render; returns the PDF and what is recorded about it (nothing stored)."""
+def build_document(report: Report, progress=None) -> dict[str, Any]:
+    """Every stage of the render; returns the PDF and what is recorded about it (nothing stored).
+    ``progress(fraction, stage=...)`` is called after each stage (the run's lease: heartbeat, cancellation)."""
     from reports.pdf import context as report_context
     from reports.pdf.lineage import lineage_svg
     from reports.pdf.render import Limits, render_pdf
@@ -197,7 +175,8 @@ def build_document(report: Report) -> dict[str, Any]:
         except Exception as error:  # noqa: BLE001 - re-raised with the stage's name
             raise StageError(name, error) from error
         timings[name] = round(time.perf_counter() - start, 4)
-        _progress(report, fraction, name)
+        if progress is not None:
+            progress(fraction, stage=name)
         return result
 
     ctx = stage("context", 0.05, lambda: report_context.gather(
@@ -277,26 +256,25 @@ def build_document(report: Report) -> dict[str, Any]:
             + [s.lineage_uid for s in stress_results] + [f"model_version:{version.pk}"]}
 
 
-def _store(report: Report, built: dict[str, Any], worker: str) -> None:
+def _store(report: Report, built: dict[str, Any], lease: run_state.RunLease) -> None:
+    worker = lease.worker
     digest = hashlib.sha256(built["pdf"]).hexdigest()
     target = artifact_root() / f"{digest[:2]}/{digest}.pdf"
     existed = target.exists()  # content-addressed: a file another report owns is never removed
     try:
-        with transaction.atomic():
+        with lease.completing() as done:  # the row locked, this attempt's hold on it checked
+            report = done.run
             path, sha = store_bytes(built["pdf"], suffix=".pdf")
-            report.refresh_from_db()
             report.storage_path, report.sha256, report.size_bytes = path, sha, len(built["pdf"])
             report.pages, report.sections = built["pages"], list(SECTIONS)
             report.shap, report.timings = built["shap"], built["timings"]
-            run_state.finish(report, status=RunStatus.SUCCEEDED)
-            audit_record(actor=report.created_by, action="report.rendered", object_type="report",
-                         object_id=report.pk, after={"sha256": sha, "pages": report.pages,
-                                                     "size_bytes": report.size_bytes,
-                                                     "additivity_residual": report.shap.get("additivity_residual"),
-                                                     "refused_urls": [u for u, _ in built["refused"]][:20],
-                                                     # the champion/challenger table as printed: the packet's
-                                                     # comparison CSVs are this record, not a later recompute
-                                                     "comparison": built.get("comparison")})
+            done.succeed(action="report.rendered",
+                         after={"sha256": sha, "pages": report.pages, "size_bytes": report.size_bytes,
+                                "additivity_residual": report.shap.get("additivity_residual"),
+                                "refused_urls": [u for u, _ in built["refused"]][:20],
+                                # the champion/challenger table as printed: the packet's
+                                # comparison CSVs are this record, not a later recompute
+                                "comparison": built.get("comparison")})
             entity = lineage_entity(uid=report.lineage_uid, kind="report",
                                     label=f"documentation {report.model_version}",
                                     sha256=sha, object_type="report", object_id=report.pk, actor=report.created_by)
@@ -311,8 +289,10 @@ def _store(report: Report, built: dict[str, Any], worker: str) -> None:
                 used=used, generated=[entity],
                 agents=[report.created_by, lineage_agent(uid=f"worker:{worker[:80]}", kind="worker", label=worker)],
                 actor=report.created_by)
+    except run_state.RunTakenOver:
+        raise  # nothing was stored by this attempt; the file (if any) is the new holder's
     except Exception as error:  # noqa: BLE001 - nothing half-stored: the transaction rolled back
         logger.exception("report %s could not be stored", report.pk)
         if not existed:
             target.unlink(missing_ok=True)
-        _fail(Report.objects.get(pk=report.pk), f"store: {type(error).__name__}: {error}")
+        raise StageError("store", error) from error

@@ -159,7 +159,7 @@ def _stored_pnl(stress: StressResult) -> np.ndarray:
 
     import pyarrow.parquet as pq
 
-    from scenarios.artifacts import read_bytes
+    from governance.artifacts import read_bytes
 
     table = pq.read_table(io.BytesIO(read_bytes(stress.pnl_path, expected_sha256=stress.pnl_sha256)))
     step = table.column("step").to_numpy()

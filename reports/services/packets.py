@@ -36,17 +36,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from django.db import transaction
 from django.db.models import Max, Q
 
 from governance import signing
 from governance.access import is_version_developer, require_any_role, visible_versions
+from governance.artifacts import artifact_root, read_bytes, store_bytes
 from governance.canonical import canonical_json, jsonable, sha256_hex
 from governance.errors import Conflict, Forbidden, NotFound
-from governance.models import AuditCheckpoint, AuditEvent, Evidence, Finding, ModelVersion, Signature
+from governance.models import AuditCheckpoint, AuditEvent, Evidence, Finding, ModelVersion, RunStatus, Signature
 from governance.prov import prov_json_bytes
 from governance.roles import ADMIN, APPROVER, AUDITOR, DEVELOPER, VALIDATOR
 from governance.selectors.lineage import MAX_DEPTH, lineage_subgraph
+from governance.services import run_state
 from governance.services.audit import HASHED_FIELDS, audit_record, event_payload
 from governance.services.checkpoints import checkpoint_message
 from governance.services.lineage import lineage_agent, lineage_entity, lineage_record_activity
@@ -56,10 +57,7 @@ from reports.packet import manifest as manifest_module
 from reports.packet import verify as verifier
 from reports.packet.zipwrite import deterministic_zip
 from scenarios import scenario_files
-from scenarios.artifacts import artifact_root, read_bytes, store_bytes
 from scenarios.engines import fed_tables
-from scenarios.models import RunStatus
-from scenarios.services import run_state
 
 PACKET_ROLES = (DEVELOPER, VALIDATOR, APPROVER, AUDITOR, ADMIN)
 INDEPENDENT_ROLES = frozenset({VALIDATOR, APPROVER, AUDITOR, ADMIN})
@@ -105,68 +103,48 @@ def packet_start(*, actor, report: Report) -> Packet:
     return _packet_create(actor=actor, report=report)
 
 
-@transaction.atomic
 def _packet_create(*, actor, report: Report) -> Packet:
-    packet = Packet.objects.create(report=report, model_version=report.model_version, seed=0, created_by=actor)
-    audit_record_packet(actor, "packet.requested", packet, after={"report": report.pk, "report_sha256": report.sha256})
-    from reports.tasks import build_packet
-
-    transaction.on_commit(lambda: build_packet.delay(packet.pk))
-    return packet
+    return run_state.run_start(Packet, actor=actor, action="packet.requested",
+                               audit_after={"report": report.pk, "report_sha256": report.sha256},
+                               report=report, model_version=report.model_version, seed=0).run
 
 
 def audit_record_packet(actor, action: str, packet: Packet, *, after: Any = None) -> None:
     audit_record(actor=actor, action=action, object_type="packet", object_id=packet.pk, after=after)
 
 
-class _TakenOver(Exception):
-    """The row was claimed by another worker while this one built the zip."""
-
-
 def packet_execute(packet_id: int, *, worker: str | None = None) -> None:
-    """The worker's side: claim, build the zip, store it, record lineage and audit — or fail cleanly."""
-    worker = worker or socket.gethostname()
-    if not run_state.claim(Packet, packet_id, worker=worker):
-        return
-    packet = Packet.objects.select_related("report", "model_version__model", "created_by").get(pk=packet_id)
-    try:
-        run_state.report_progress(Packet, packet.pk, fraction=0.1, stage="collecting")
-        members, manifest = packet_members(packet.report)
-        run_state.report_progress(Packet, packet.pk, fraction=0.8, stage="zipping")
-        blob = deterministic_zip(members)
-        path, sha = store_bytes(blob, suffix=".zip")
-        with transaction.atomic():
-            packet = Packet.objects.select_for_update().get(pk=packet.pk)
-            if packet.status != RunStatus.RUNNING or packet.worker != worker[:255]:
-                raise _TakenOver()
-            packet.sha256, packet.size_bytes, packet.storage_path = sha, len(blob), path
-            packet.manifest_sha256 = sha256_hex(members[verifier.MANIFEST_NAME])
-            packet.files, packet.lineage_ids = manifest["files"], manifest["lineage_ids"]
-            run_state.finish(packet, status=RunStatus.SUCCEEDED)
-            audit_record_packet(packet.created_by, "packet.built", packet,
-                                after={"report": packet.report_id, "sha256": sha, "size_bytes": len(blob),
-                                       "manifest_sha256": packet.manifest_sha256, "files": len(packet.files)})
-            entity = lineage_entity(uid=packet.lineage_uid, kind="packet", label=f"submission packet {packet.pk}",
-                                    sha256=sha, object_type="packet", object_id=packet.pk, actor=packet.created_by)
-            lineage_record_activity(
-                activity_uid=f"packet_build:{packet.pk}", kind="packet_build", label=f"packet build {packet.pk}",
-                used=[packet.report.lineage_uid], generated=[entity],
-                agents=[packet.created_by, lineage_agent(uid=f"worker:{_uid_safe(worker)[:80]}", kind="worker",
-                                                         label=worker)],
-                object_type="packet", object_id=packet.pk, actor=packet.created_by,
-                attributes={"manifest_sha256": packet.manifest_sha256},
-            )
-    except _TakenOver:
-        return  # another worker holds the row now (our lease expired): its outcome stands, not ours
-    except run_state.RunCancelled:
-        packet.refresh_from_db()
-        run_state.finish(packet, status=RunStatus.CANCELLED, error="cancelled on request")
-        audit_record_packet(packet.created_by, "packet.cancelled", packet)
-    except Exception as error:  # noqa: BLE001 - any failure ends the build FAILED with its reason
-        message = error.message if hasattr(error, "message") else f"{type(error).__name__}: {error}"
-        packet.refresh_from_db()
-        run_state.finish(packet, status=RunStatus.FAILED, error=message)
-        audit_record_packet(packet.created_by, "packet.failed", packet, after={"error": message[:500]})
+    """The worker's side, run by the kernel: build the zip, store it, record lineage and audit — or end
+    FAILED (``packet.failed``) or CANCELLED (``packet.cancelled``)."""
+    run_state.run_execute(Packet, packet_id, worker=worker or socket.gethostname(), body=_build,
+                          queryset=Packet.objects.select_related("report", "model_version__model", "created_by"))
+
+
+def _build(packet: Packet, lease: run_state.RunLease) -> None:
+    worker = lease.worker
+    lease.progress(0.1, stage="collecting")
+    members, manifest = packet_members(packet.report)
+    lease.progress(0.8, stage="zipping")
+    blob = deterministic_zip(members)
+    path, sha = store_bytes(blob, suffix=".zip")
+    with lease.completing() as done:
+        packet = done.run
+        packet.sha256, packet.size_bytes, packet.storage_path = sha, len(blob), path
+        packet.manifest_sha256 = sha256_hex(members[verifier.MANIFEST_NAME])
+        packet.files, packet.lineage_ids = manifest["files"], manifest["lineage_ids"]
+        done.succeed(action="packet.built",
+                     after={"report": packet.report_id, "sha256": sha, "size_bytes": len(blob),
+                            "manifest_sha256": packet.manifest_sha256, "files": len(packet.files)})
+        entity = lineage_entity(uid=packet.lineage_uid, kind="packet", label=f"submission packet {packet.pk}",
+                                sha256=sha, object_type="packet", object_id=packet.pk, actor=packet.created_by)
+        lineage_record_activity(
+            activity_uid=f"packet_build:{packet.pk}", kind="packet_build", label=f"packet build {packet.pk}",
+            used=[packet.report.lineage_uid], generated=[entity],
+            agents=[packet.created_by, lineage_agent(uid=f"worker:{_uid_safe(worker)[:80]}", kind="worker",
+                                                     label=worker)],
+            object_type="packet", object_id=packet.pk, actor=packet.created_by,
+            attributes={"manifest_sha256": packet.manifest_sha256},
+        )
 
 
 def _uid_safe(text: str) -> str:

@@ -9,9 +9,10 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.models import InventoryModel, ModelVersion
+from governance.access import visible_versions
+from governance.models import InventoryModel, ModelVersion, RunStatus
 from scenarios.engines.registry import ENGINE_MODULES
-from scenarios.models import Dataset, GenerationRun, Purpose, RunStatus, TrainingRun
+from scenarios.models import Dataset, GenerationRun, Purpose, TrainingRun
 from scenarios.selectors.runs import generation_run_list, get_or_404, training_run_list
 from scenarios.services.runs import generation_run_start, run_cancel, training_run_start
 
@@ -132,13 +133,16 @@ class GenerationRunListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return GenerationRun.objects.none()
-        return generation_run_list(user=self.request.user)
+        # GenerationRunOutput reads the run's scenario set (a reverse one-to-one): join it, not one query a row.
+        return generation_run_list(user=self.request.user).select_related("scenario_set")
 
     @extend_schema(request=GenerationRunInput, responses={202: GenerationRunOutput},
                    operation_id="generation_runs_start")
     def post(self, request):
         data = self.GenerationRunInput(data=request.data)
         data.is_valid(raise_exception=True)
+        # A version the caller may not see is answered as not existing (the one visibility rule).
+        get_or_404(visible_versions(request.user), data.validated_data["model_version"].pk, "model version")
         run = generation_run_start(actor=request.user, **data.validated_data)
         return Response(GenerationRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
 

@@ -16,9 +16,9 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from governance.artifacts import read_bytes
 from governance.errors import InvalidInput
 from scenarios import scenario_files
-from scenarios.artifacts import read_bytes
 from scenarios.models import Dataset, ScenarioSet
 from scenarios.selectors.runs import get_or_404, scenario_set_list
 from scenarios.services.scenario_sets import scenario_set_array, scenario_set_import

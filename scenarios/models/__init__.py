@@ -2,7 +2,6 @@
 
 from scenarios.models.dataset import Dataset
 from scenarios.models.portfolio import Portfolio, StressResult
-from scenarios.models.runs import GenerationRun, Purpose, RunStatus, ScenarioSet, TrainingRun
+from scenarios.models.runs import GenerationRun, Purpose, ScenarioSet, TrainingRun
 
-__all__ = ["Dataset", "GenerationRun", "Portfolio", "Purpose", "RunStatus", "ScenarioSet", "StressResult",
-           "TrainingRun"]
+__all__ = ["Dataset", "GenerationRun", "Portfolio", "Purpose", "ScenarioSet", "StressResult", "TrainingRun"]

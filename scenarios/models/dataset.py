@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from governance.models.runs import RunFields
+
 
 class Dataset(models.Model):
     """A checked market-data table stored as canonical Parquet, identified by its SHA-256.
@@ -42,3 +44,29 @@ class Dataset(models.Model):
     @property
     def lineage_uid(self) -> str:
         return f"dataset:{self.pk}"
+
+
+
+class DatasetImport(RunFields):
+    """One upload being parsed and checked by a worker (DESIGN §4: long work is a row with a status).
+
+    The uploaded bytes wait in the upload directory (``staging_path``) until the worker has parsed
+    them; they are deleted when the import finishes, whether it succeeded or failed.
+    """
+
+    name = models.CharField(max_length=100, help_text="the dataset name to create (a new version if it exists)")
+    filename = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=16, help_text="csv or parquet")
+    size_bytes = models.BigIntegerField()
+    upload_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the uploaded bytes as received")
+    staging_path = models.CharField(max_length=500, blank=True, help_text="the received file; empty once finished")
+    options = models.JSONField(default=dict, blank=True,
+                               help_text="date_column, kind, column_kinds, risk_classes, nan_policy, ...")
+    dataset = models.OneToOneField(Dataset, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="upload_import")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"dataset import {self.pk} ({self.filename}, {self.status})"

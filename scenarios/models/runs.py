@@ -1,47 +1,15 @@
-"""Long work as rows with a status: training runs, generation runs (DESIGN §4)."""
+"""Long work as rows with a status: training runs, generation runs (DESIGN §4).
+
+Their status, lease and progress fields are the run kernel's (``governance.models.runs.RunFields``).
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 
+from governance.models.runs import RunFields
 from scenarios.models.dataset import Dataset
-
-
-class RunStatus(models.TextChoices):
-    PENDING = "PENDING", "Pending"
-    RUNNING = "RUNNING", "Running"
-    SUCCEEDED = "SUCCEEDED", "Succeeded"
-    FAILED = "FAILED", "Failed"
-    CANCELLED = "CANCELLED", "Cancelled"
-
-
-FINISHED_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
-
-
-class RunFields(models.Model):
-    """Status, progress, lease and error of a piece of background work."""
-
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING)
-    progress = models.FloatField(default=0.0, help_text="fraction done, 0..1")
-    progress_detail = models.JSONField(default=dict, blank=True, help_text="stage, epoch, loss, ...")
-    error = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    worker = models.CharField(max_length=255, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="last sign of life of the worker")
-    cancel_requested = models.BooleanField(default=False)
-    seed = models.BigIntegerField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        abstract = True
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in FINISHED_STATUSES
 
 
 class TrainingRun(RunFields):

@@ -4,27 +4,25 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from governance.access import require_any_role, visible_versions
+from governance.access import version_scoped
 from governance.errors import NotFound
 from scenarios.models import GenerationRun, ScenarioSet, TrainingRun
 
 
 def training_run_list(*, user) -> QuerySet[TrainingRun]:
-    require_any_role(user)
-    return TrainingRun.objects.select_related("model", "dataset", "created_by", "model_version")
+    """A training run shows its version's config and checkpoint: visible with that version; before it
+    has one, to its creator (and those who see every version)."""
+    return version_scoped(user, TrainingRun.objects.all(), versionless="creator").select_related(
+        "model", "dataset", "created_by", "model_version")
 
 
 def generation_run_list(*, user) -> QuerySet[GenerationRun]:
-    return GenerationRun.objects.filter(model_version__in=visible_versions(user)).select_related(
-        "model_version__model", "created_by")
+    return version_scoped(user, GenerationRun.objects.all()).select_related("model_version__model", "created_by")
 
 
 def scenario_set_list(*, user) -> QuerySet[ScenarioSet]:
-    require_any_role(user)
-    versions = visible_versions(user)
-    from django.db.models import Q
-
-    return ScenarioSet.objects.filter(Q(model_version__in=versions) | Q(model_version__isnull=True)).select_related(
+    """Scenario sets of a version are visible with it; imported sets (no version) to every role."""
+    return version_scoped(user, ScenarioSet.objects.all(), versionless="all").select_related(
         "model_version__model", "dataset", "created_by")
 
 

@@ -2,7 +2,7 @@
 
 Built only from stored ``StressResult`` rows (``scenarios.services.stress.stress_run``), so the table the
 API, the model page, the PDF and the packet show is the one a reader can trace back to its stress results.
-It replaces the console-only ``reports.pipeline.stress.champion_challenger`` and keeps its measure names
+It replaces the console-only ``pipelines.stress.champion_challenger`` and keeps its measure names
 (``var_99``, ``es_99``, ``var_995``, ``es_995``, from ``StressResult.risk["historical"]``).
 
 * **Versions**: those of the model that are approved or in use, or hold a role (champion, challenger,

@@ -1,66 +1,53 @@
-"""Importing datasets: check → canonical Parquet → fingerprint → increments → rows, audit, lineage."""
+"""Importing datasets: check → canonical Parquet → fingerprint → increments → rows, audit, lineage.
+
+Tables a caller already holds in memory (bundled series, programmatic frames) are checked here, in
+process. Uploaded files are parsed by a worker in a memory-limited process:
+``scenarios.services.dataset_imports`` (``dataset_import_upload`` below runs that path synchronously).
+"""
 
 from __future__ import annotations
 
-import io
+import datetime as dt
 from collections.abc import Mapping
-from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
 from governance.access import require_any_role
+from governance.artifacts import store_bytes
 from governance.errors import InvalidInput
 from governance.roles import ADMIN, DEVELOPER
 from governance.services.audit import audit_record
 from governance.services.lineage import lineage_entity, lineage_link, lineage_record_activity
 from scenarios import datasets as checks
-from scenarios.artifacts import store_bytes
 from scenarios.builtin_data import load_builtin
 from scenarios.models import Dataset
 
-NA_TOKENS = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "."]
+NA_TOKENS = checks.NA_TOKENS
 
 
-def _error(error: checks.DatasetError) -> InvalidInput:
-    return InvalidInput(str(error), code="invalid_dataset", details={"dataset": [str(error)]})
+def dataset_error(error: checks.DatasetError | str) -> InvalidInput:
+    message = str(error)
+    return InvalidInput(message, code="invalid_dataset", details={"dataset": [message]})
 
 
-def _frequency(index: pd.DatetimeIndex) -> str:
-    if len(index) < 3:
-        return ""
-    median_days = float(pd.Series(index).diff().dt.days.median())
-    if median_days <= 4:
-        return "daily"
-    if median_days <= 8:
-        return "weekly"
-    if median_days <= 35:
-        return "monthly"
-    if median_days <= 100:
-        return "quarterly"
-    return "annual"
+def require_importer(actor) -> None:
+    """Who may import: a developer or an admin, always named (no unattributed datasets)."""
+    if actor is None:
+        raise InvalidInput("an import needs the user who makes it: every dataset records its importer",
+                           code="no_actor")
+    require_any_role(actor, DEVELOPER, ADMIN)
 
 
-def read_table_file(handle: IO[bytes], *, filename: str, size: int | None = None) -> pd.DataFrame:
-    """Parse an uploaded CSV or Parquet file, refusing anything over the size limit first."""
-    limit = settings.CRUCIBLE_MAX_DATASET_BYTES
-    if size is not None and size > limit:
-        raise InvalidInput(f"{filename} is {size:,} bytes; the limit is {limit:,} bytes", code="too_large")
-    data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise InvalidInput(f"{filename} exceeds the limit of {limit:,} bytes", code="too_large")
-    suffix = Path(filename).suffix.lower()
-    try:
-        if suffix == ".parquet":
-            return pd.read_parquet(io.BytesIO(data))
-        if suffix in (".csv", ".txt"):
-            return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_values=NA_TOKENS)
-    except (ValueError, OSError, pd.errors.ParserError) as error:
-        raise InvalidInput(f"{filename} could not be read: {error}", code="unreadable") from error
-    raise InvalidInput(f"{filename}: only .csv and .parquet files are accepted", code="unsupported_format")
+def check_name_and_kind(name: str, kind: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("a dataset needs a name of 1–100 characters", details={"name": ["required"]})
+    if kind not in checks.COLUMN_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(checks.COLUMN_KINDS)}", details={"kind": [kind]})
+    return name
 
 
 @transaction.atomic
@@ -70,59 +57,54 @@ def dataset_import(
     nan_policy: str = "reject", ffill_limit: int = 5, min_rows: int = checks.DEFAULT_MIN_ROWS,
     description: str = "",
 ) -> Dataset:
-    """Check and store a table. Nothing is written unless every check passes."""
-    if actor is not None:
-        require_any_role(actor, DEVELOPER, ADMIN)
-    name = (name or "").strip()
-    if not name or len(name) > 100:
-        raise InvalidInput("a dataset needs a name of 1–100 characters", details={"name": ["required"]})
-    if kind not in checks.COLUMN_KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(checks.COLUMN_KINDS)}", details={"kind": [kind]})
+    """Check and store a table held in memory. Nothing is written unless every check passes."""
+    require_importer(actor)
+    name = check_name_and_kind(name, kind)
     try:
-        checked = checks.check_table(raw, date_column=date_column, nan_policy=nan_policy, ffill_limit=ffill_limit,
-                                     min_rows=min_rows)
-        frame = checked.frame
-        factors = [str(c) for c in frame.columns]
-        kinds = {f: (column_kinds or {}).get(f, kind) for f in factors}
-        unknown = set(column_kinds or {}) - set(factors) | set(risk_classes or {}) - set(factors)
-        if unknown:
-            raise checks.DatasetError(f"kinds given for unknown columns: {', '.join(sorted(unknown))}")
-        checks.check_kinds(factors, kinds, frame)
-        classes = {f: (risk_classes or {}).get(f, "other") for f in factors}
-        for factor, risk_class in classes.items():
-            if risk_class not in checks.RISK_CLASSES:
-                raise checks.DatasetError(f"column {factor!r}: risk class {risk_class!r} is not one of "
-                                          f"{', '.join(checks.RISK_CLASSES)}")
-        canonical = checks.canonical_parquet(frame)
-        incr = checks.increments(frame, kinds)
-        incr_bytes = checks.canonical_parquet(incr)
+        prepared = checks.prepare_table(raw, date_column=date_column, kind=kind, column_kinds=column_kinds,
+                                        risk_classes=risk_classes, nan_policy=nan_policy, ffill_limit=ffill_limit,
+                                        min_rows=min_rows)
     except checks.DatasetError as error:
-        raise _error(error) from error
+        raise dataset_error(error) from error
+    return dataset_store_prepared(actor=actor, name=name, source=source, prepared=prepared, nan_policy=nan_policy,
+                                  ffill_limit=ffill_limit, min_rows=min_rows, description=description)
 
-    path, digest = store_bytes(canonical, suffix=".parquet")
-    incr_path, incr_digest = store_bytes(incr_bytes, suffix=".parquet")
+
+@transaction.atomic
+def dataset_store_prepared(
+    *, actor, name: str, source: str, prepared: checks.PreparedTable, nan_policy: str, ffill_limit: int,
+    min_rows: int, description: str = "", provenance: Mapping[str, Any] | None = None,
+) -> Dataset:
+    """Store a checked table (its canonical bytes), then its rows, audit event and lineage."""
+    require_importer(actor)
+    path, digest = store_bytes(prepared.canonical, suffix=".parquet")
+    incr_path, incr_digest = store_bytes(prepared.increments, suffix=".parquet")
     version = (Dataset.objects.select_for_update().filter(name=name).aggregate(v=Max("version"))["v"] or 0) + 1
+    factors = list(prepared.factors)
+    start, end = dt.date.fromisoformat(prepared.start_date), dt.date.fromisoformat(prepared.end_date)
     dataset = Dataset.objects.create(
-        name=name, version=version, description=description, source=source, frequency=_frequency(frame.index),
-        factors=factors, column_kinds=kinds, risk_classes=classes,
-        schema={"date": "date32", **{f: "float64" for f in factors}}, n_rows=len(frame),
-        start_date=frame.index.min().date(), end_date=frame.index.max().date(), nan_policy=nan_policy,
-        quality={"dropped_rows": checked.dropped_rows, "filled_cells": checked.filled_cells,
+        name=name, version=version, description=description, source=source, frequency=prepared.frequency,
+        factors=factors, column_kinds=prepared.column_kinds, risk_classes=prepared.risk_classes,
+        schema={"date": "date32", **{f: "float64" for f in factors}}, n_rows=prepared.n_rows,
+        start_date=start, end_date=end, nan_policy=nan_policy,
+        quality={"dropped_rows": prepared.dropped_rows, "filled_cells": prepared.filled_cells,
                  "ffill_limit": ffill_limit if nan_policy == "ffill" else None, "min_rows": min_rows,
-                 "checks": ["dates parse", "dates strictly increase", "no duplicate dates", "numeric columns",
-                            "finite values", f"NaN policy {nan_policy}", f">= {min_rows} rows", "size limit",
+                 "checks": ["dates parse", "dates are not numbers", "dates within 1900-2100",
+                            "dates strictly increase", "no duplicate dates", "numeric columns", "finite values",
+                            f"NaN policy {nan_policy}", f">= {min_rows} rows", "size limit",
                             "no formula-like column names"]},
-        sha256=digest, size_bytes=len(canonical), storage_path=path,
+        sha256=digest, size_bytes=len(prepared.canonical), storage_path=path,
         increments_sha256=incr_digest, increments_path=incr_path, created_by=actor,
     )
     audit_record(actor=actor, action="dataset.imported", object_type="dataset", object_id=dataset.pk,
-                 after={"name": name, "version": version, "sha256": digest, "source": source, "rows": len(frame),
-                        "factors": factors, "start": dataset.start_date, "end": dataset.end_date})
+                 after={"name": name, "version": version, "sha256": digest, "source": source,
+                        "rows": prepared.n_rows, "factors": factors, "start": start, "end": end,
+                        **dict(provenance or {})})
     entity = lineage_entity(
         uid=dataset.lineage_uid, kind="dataset", label=str(dataset), sha256=digest, object_type="dataset",
         object_id=dataset.pk, actor=actor,
-        attributes={"start": dataset.start_date.isoformat(), "end": dataset.end_date.isoformat(),
-                    "rows": len(frame), "source": source[:200]},
+        attributes={"start": start.isoformat(), "end": end.isoformat(), "rows": prepared.n_rows,
+                    "source": source[:200], **dict(provenance or {})},
     )
     increments_entity = lineage_entity(
         uid=f"dataset_increments:{dataset.pk}", kind="dataset_increments", label=f"{dataset} increments",
@@ -130,7 +112,7 @@ def dataset_import(
     )
     lineage_record_activity(
         activity_uid=f"dataset_import:{dataset.pk}", kind="import", label=f"import {dataset}",
-        generated=[entity, increments_entity], agents=[actor] if actor is not None else [], actor=actor,
+        generated=[entity, increments_entity], agents=[actor], actor=actor,
     )
     lineage_link(source=increments_entity, target=entity, relation="wasDerivedFrom", actor=actor)
     return dataset
@@ -138,8 +120,10 @@ def dataset_import(
 
 def dataset_import_upload(*, actor, handle: IO[bytes], filename: str, size: int | None = None,
                           **options: Any) -> Dataset:
-    raw = read_table_file(handle, filename=filename, size=size)
-    return dataset_import(actor=actor, raw=raw, source=f"upload:{Path(filename).name}", **options)
+    """Import a file now, in this process, through the same memory-limited parser a worker uses."""
+    from scenarios.services.dataset_imports import dataset_import_now
+
+    return dataset_import_now(actor=actor, handle=handle, filename=filename, size=size, **options)
 
 
 def dataset_import_builtin(*, actor, builtin: str, name: str | None = None, **options: Any) -> Dataset:

@@ -1,4 +1,9 @@
-"""Training and generation runs: start (web process), execute (worker, gpu queue), cancel."""
+"""Training and generation runs: start (web process), execute (worker, gpu queue), cancel.
+
+The run mechanics (claim, lease, heartbeat, cancel, fail, retry, audit) are the run kernel's
+(``governance.services.run_state``); this module holds what is particular to each kind: the checks
+before a run starts and the body that runs on the worker.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +17,18 @@ from django.db import transaction
 
 from governance import environment
 from governance.access import is_version_developer, require_any_role
+from governance.artifacts import read_bytes, store_bytes
 from governance.canonical import jsonable
 from governance.errors import Conflict, Forbidden, InvalidInput, NotFound
-from governance.models import InventoryModel, ModelVersion
+from governance.models import InventoryModel, ModelVersion, RunStatus
 from governance.models.inventory import SEMVER, VersionStatus
 from governance.roles import ADMIN, DEVELOPER, VALIDATOR, has_role
+from governance.services import run_state
 from governance.services.audit import audit_record
 from governance.services.inventory import version_create
 from governance.services.lineage import lineage_agent, lineage_entity, lineage_record_activity
 from scenarios import datasets as checks
 from scenarios import scenario_files
-from scenarios.artifacts import read_bytes, store_bytes
 from scenarios.engines import registry
 from scenarios.engines.base import Condition, FittedState
 from scenarios.engines.conditions import bounds_for, check_condition, vol_only_bounds
@@ -35,8 +41,7 @@ from scenarios.engines.plausibility_filter import (
     resolve_rules,
 )
 from scenarios.engines.supervisory import validate_fed_path
-from scenarios.models import Dataset, GenerationRun, Purpose, RunStatus, ScenarioSet, TrainingRun
-from scenarios.services import run_state
+from scenarios.models import Dataset, GenerationRun, Purpose, ScenarioSet, TrainingRun
 from scenarios.services.fed import fed_table, fed_table_sha256, supervisory_path
 
 MAX_SCENARIOS = 1_000_000
@@ -90,44 +95,26 @@ def training_run_start(
                            details={"train_end": ["too few training rows"]})
     if not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise InvalidInput("seed must be a non-negative integer", details={"seed": ["0 <= seed < 2**63"]})
-    run = TrainingRun.objects.create(
+    started = run_state.run_start(
+        TrainingRun, actor=actor, action="training_run.started",
+        audit_after=lambda run: {"model": model.model_id, "version": version_label, "dataset": dataset.pk,
+                                 "dataset_sha256": dataset.sha256, "engine": engine, "config": run.config,
+                                 "seed": seed, "train_end": train_end, "holdout_start": holdout_start},
         model=model, version_label=version_label, dataset=dataset, engine=engine,
         config=jsonable(registry.config_dict(engine_config)), train_start=train_start, train_end=train_end,
-        holdout_start=holdout_start, holdout_end=holdout_end, seed=seed, created_by=actor,
+        holdout_start=holdout_start, holdout_end=holdout_end, seed=seed,
     )
-    audit_record(actor=actor, action="training_run.started", object_type="training_run", object_id=run.pk,
-                 after={"model": model.model_id, "version": version_label, "dataset": dataset.pk,
-                        "dataset_sha256": dataset.sha256, "engine": engine, "config": run.config, "seed": seed,
-                        "train_end": train_end, "holdout_start": holdout_start})
-    from scenarios.tasks import train_model
-
-    transaction.on_commit(lambda: train_model.delay(run.pk))
-    return run
+    return started.run
 
 
 def training_run_execute(run_id: int, *, worker: str | None = None) -> None:
     """The worker's side: claim, fit, store the checkpoint, register the version — or fail cleanly."""
-    worker = worker or _worker_name()
-    if not run_state.claim(TrainingRun, run_id, worker=worker):
-        return
-    run = TrainingRun.objects.select_related("dataset", "model", "created_by").get(pk=run_id)
-    try:
-        _train(run, worker)
-    except run_state.RunCancelled:
-        run_state.finish(run, status=RunStatus.CANCELLED, error="cancelled on request")
-        audit_record(actor=run.created_by, action="training_run.cancelled", object_type="training_run",
-                     object_id=run.pk)
-    except Exception as error:  # noqa: BLE001 - any failure ends the run FAILED with its reason
-        message = error.message if hasattr(error, "message") else f"{type(error).__name__}: {error}"
-        run_state.finish(run, status=RunStatus.FAILED, error=message)
-        audit_record(actor=run.created_by, action="training_run.failed", object_type="training_run",
-                     object_id=run.pk, after={"error": message[:500]})
+    run_state.run_execute(TrainingRun, run_id, worker=worker or _worker_name(), body=_train,
+                          queryset=TrainingRun.objects.select_related("dataset", "model", "created_by"))
 
 
-def _train(run: TrainingRun, worker: str) -> None:
-    def progress(fraction: float, **detail: Any) -> None:
-        run_state.report_progress(TrainingRun, run.pk, fraction=fraction, **detail)
-
+def _train(run: TrainingRun, lease: run_state.RunLease) -> None:
+    progress, worker = lease.progress, lease.worker
     dataset = run.dataset
     progress(0.05, stage="loading data")
     increments = load_increments(dataset)
@@ -162,10 +149,8 @@ def _train(run: TrainingRun, worker: str) -> None:
     blob = state.to_bytes()
     path, sha = store_bytes(blob, suffix=".ckpt")
     env = environment.describe() | {"device": _device_name(), "seed": run.seed, "worker": worker}
-    with transaction.atomic():
-        run = TrainingRun.objects.select_for_update().get(pk=run.pk)
-        if run.status != RunStatus.RUNNING or run.worker != worker[:255]:
-            raise Conflict("the run was taken over by another worker")
+    with lease.completing() as done:
+        run = done.run
         version = version_create(
             actor=run.created_by, model=run.model, version=run.version_label, engine=run.engine, config=run.config,
             checkpoint_sha256=sha, checkpoint_uri=path, training_run=run.lineage_uid,
@@ -175,9 +160,7 @@ def _train(run: TrainingRun, worker: str) -> None:
         run.checkpoint_sha256, run.checkpoint_path, run.environment = sha, path, env
         run.model_version = version
         run.loss_curve = list(state.meta.get("loss_curve", []))
-        run_state.finish(run, status=RunStatus.SUCCEEDED)
-        audit_record(actor=run.created_by, action="training_run.succeeded", object_type="training_run",
-                     object_id=run.pk, after={"checkpoint_sha256": sha, "model_version": version.pk})
+        done.succeed(after={"checkpoint_sha256": sha, "model_version": version.pk})
         checkpoint = lineage_entity(uid=f"checkpoint:{sha}", kind="checkpoint", label=f"checkpoint {sha[:12]}",
                                     sha256=sha, actor=run.created_by)
         lineage_record_activity(
@@ -371,41 +354,25 @@ def generation_run_start(
                            + "; ".join(messages) + " (a developer may proceed with out_of_range_reason)",
                            code="condition_out_of_range", details={"condition": messages})
     filter_spec = parse_plausibility_filter(plausibility_filter, version=model_version, state=state)
-    run = GenerationRun.objects.create(
+    run = run_state.run_start(
+        GenerationRun, actor=actor, action="generation_run.started",
+        audit_after={"model_version": model_version.pk, "purpose": purpose, "n": n_scenarios, "horizon": horizon,
+                     "seed": seed, "condition": {k: v for k, v in parsed.items() if k != "extra"},
+                     "plausibility_filter": filter_spec},
         model_version=model_version, purpose=purpose, n_scenarios=n_scenarios, horizon=horizon, condition=parsed,
-        seed=seed, created_by=actor, out_of_range_reason=reason if breaches else "",
+        seed=seed, out_of_range_reason=reason if breaches else "",
         condition_bounds={"bounds": bounds, "breaches": breaches} if bounds else {},
         plausibility_filter=filter_spec,
-    )
-    audit_record(actor=actor, action="generation_run.started", object_type="generation_run", object_id=run.pk,
-                 after={"model_version": model_version.pk, "purpose": purpose, "n": n_scenarios, "horizon": horizon,
-                        "seed": seed, "condition": {k: v for k, v in parsed.items() if k != "extra"},
-                        "plausibility_filter": filter_spec})
-    if breaches:
+    ).run
+    if breaches:  # same transaction (this function is atomic): committed, and enqueued, with the run
         audit_record(actor=actor, action="generation_run.out_of_training_range", object_type="generation_run",
                      object_id=run.pk, after={"reason": reason, "breaches": breaches, "bounds": bounds})
-    from scenarios.tasks import generate_scenarios
-
-    transaction.on_commit(lambda: generate_scenarios.delay(run.pk))
     return run
 
 
 def generation_run_execute(run_id: int, *, worker: str | None = None) -> None:
-    worker = worker or _worker_name()
-    if not run_state.claim(GenerationRun, run_id, worker=worker):
-        return
-    run = GenerationRun.objects.select_related("model_version__model", "created_by").get(pk=run_id)
-    try:
-        _generate(run, worker)
-    except run_state.RunCancelled:
-        run_state.finish(run, status=RunStatus.CANCELLED, error="cancelled on request")
-        audit_record(actor=run.created_by, action="generation_run.cancelled", object_type="generation_run",
-                     object_id=run.pk)
-    except Exception as error:  # noqa: BLE001 - any failure ends the run FAILED with its reason
-        message = error.message if hasattr(error, "message") else f"{type(error).__name__}: {error}"
-        run_state.finish(run, status=RunStatus.FAILED, error=message)
-        audit_record(actor=run.created_by, action="generation_run.failed", object_type="generation_run",
-                     object_id=run.pk, after={"error": message[:500]})
+    run_state.run_execute(GenerationRun, run_id, worker=worker or _worker_name(), body=_generate,
+                          queryset=GenerationRun.objects.select_related("model_version__model", "created_by"))
 
 
 def generation_draw(run: GenerationRun, state: FittedState | None = None) -> tuple[np.ndarray, FittedState, dict]:
@@ -434,28 +401,27 @@ def generation_sample(run: GenerationRun, state: FittedState | None = None) -> t
     return paths, state
 
 
-def _generate(run: GenerationRun, worker: str) -> None:
+def _generate(run: GenerationRun, lease: run_state.RunLease) -> None:
     from scenarios.services.comparison import condition_label
 
+    worker = lease.worker
     version = run.model_version
-    run_state.report_progress(GenerationRun, run.pk, fraction=0.05, stage="loading checkpoint")
+    lease.progress(0.05, stage="loading checkpoint")
     state = load_checkpoint(version)
-    run_state.report_progress(GenerationRun, run.pk, fraction=0.1, stage="sampling")
+    lease.progress(0.1, stage="sampling")
     try:
         paths, state, filter_report = generation_draw(run, state)
     except FilterRejected as rejected:
-        # Recorded on the run (finish() saves this object); no scenario set is stored.
-        run.filter_report = jsonable(rejected.report)
-        raise InvalidInput(str(rejected), code="filter_rejected",
-                           details={"filter_report": run.filter_report}) from rejected
-    run_state.report_progress(GenerationRun, run.pk, fraction=0.8, stage="storing")
+        # Recorded on the run (the kernel then ends it FAILED with this message); no scenario set is stored.
+        report = jsonable(rejected.report)
+        GenerationRun.objects.filter(pk=run.pk, attempts=lease.attempt).update(filter_report=report)
+        raise InvalidInput(str(rejected), code="filter_rejected", details={"filter_report": report}) from rejected
+    lease.progress(0.8, stage="storing")
     blob = scenario_files.canonical_bytes(paths, state.factors)
     path, sha = store_bytes(blob, suffix=".parquet")
     training = getattr(version, "training_run_row", None)
-    with transaction.atomic():
-        run = GenerationRun.objects.select_for_update().get(pk=run.pk)
-        if run.status != RunStatus.RUNNING or run.worker != worker[:255]:
-            raise Conflict("the run was taken over by another worker")
+    with lease.completing() as done:
+        run = done.run
         scenario_set = ScenarioSet.objects.create(
             generation_run=run, model_version=version, dataset=training.dataset if training else None,
             name=f"{version.model.model_id} v{version.version} {condition_label(run.condition)}",
@@ -466,11 +432,8 @@ def _generate(run: GenerationRun, worker: str) -> None:
             condition_bounds=run.condition_bounds, filter_report=filter_report,
         )
         run.filter_report = filter_report
-        run_state.finish(run, status=RunStatus.SUCCEEDED)
-        audit_record(actor=run.created_by, action="generation_run.succeeded", object_type="generation_run",
-                     object_id=run.pk, after={"scenario_set": scenario_set.pk, "sha256": sha,
-                                              "n_scenarios": scenario_set.n_scenarios,
-                                              "filter_removed": filter_report.get("removed", 0)})
+        done.succeed(after={"scenario_set": scenario_set.pk, "sha256": sha, "n_scenarios": scenario_set.n_scenarios,
+                            "filter_removed": filter_report.get("removed", 0)})
         entity = lineage_entity(uid=scenario_set.lineage_uid, kind="scenario_set", label=scenario_set.name,
                                 sha256=sha, object_type="scenario_set", object_id=scenario_set.pk,
                                 actor=run.created_by)
@@ -486,21 +449,10 @@ def _generate(run: GenerationRun, worker: str) -> None:
 
 
 # ── cancellation ────────────────────────────────────────────────────────────────────────────
-@transaction.atomic
 def run_cancel(*, actor, run) -> Any:
-    if run.created_by_id != actor.pk and not has_role(actor, ADMIN):
-        raise Forbidden("only the person who started a run (or an admin) may cancel it")
-    run = type(run).objects.select_for_update().get(pk=run.pk)
-    if run.is_finished:
-        raise Conflict(f"the run is already {run.status}", code="run_finished")
-    if run.status == RunStatus.PENDING:
-        run_state.finish(run, status=RunStatus.CANCELLED, error="cancelled before it started")
-    else:
-        run.cancel_requested = True
-        run.save(update_fields=["cancel_requested"])
-    audit_record(actor=actor, action=f"{run._meta.model_name}.cancel_requested", object_type=run._meta.model_name,
-                 object_id=run.pk)
-    return run
+    """Cancel a training or generation run (the kernel's ``run_cancel``: PENDING at once, RUNNING at its next
+    progress report; the person who started it or an admin)."""
+    return run_state.run_cancel(actor=actor, run=run)
 
 
 def run_get(model_cls, pk: int):

@@ -6,12 +6,12 @@ import numpy as np
 from django.db import transaction
 
 from governance.access import require_any_role
+from governance.artifacts import read_bytes, store_bytes
 from governance.errors import InvalidInput
 from governance.roles import ADMIN, DEVELOPER, VALIDATOR
 from governance.services.audit import audit_record
 from governance.services.lineage import lineage_entity, lineage_record_activity
 from scenarios import scenario_files
-from scenarios.artifacts import read_bytes, store_bytes
 from scenarios.models import Dataset, Purpose, ScenarioSet
 
 

@@ -14,12 +14,12 @@ from django.db import transaction
 from django.db.models import Max
 
 from governance.access import require_any_role
+from governance.artifacts import store_bytes
 from governance.canonical import canonical_json, jsonable, sha256_hex
 from governance.errors import InvalidInput
 from governance.roles import ADMIN, DEVELOPER, VALIDATOR
 from governance.services.audit import audit_record
 from governance.services.lineage import lineage_entity, lineage_record_activity
-from scenarios.artifacts import store_bytes
 from scenarios.engines import revaluation, risk
 from scenarios.models import Portfolio, ScenarioSet, StressResult
 from scenarios.services.scenario_sets import scenario_set_array

@@ -21,7 +21,8 @@ def test_openapi_3_schema_is_served(developer):
     assert "/api/v1/me/" in schema["paths"]
 
 
-def test_browsable_docs_pages_render_without_the_network(client):
+def test_browsable_docs_pages_render_without_the_network(client, developer):
+    client.force_login(developer)
     docs = client.get("/api/v1/docs/")
     assert docs.status_code == 200
     # Swagger UI assets are served from the sidecar package, not a CDN.

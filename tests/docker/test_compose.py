@@ -16,7 +16,7 @@ def load_compose() -> dict:
 
 def test_compose_has_the_services():
     services = load_compose()["services"]
-    assert set(services) == {"db", "broker", "web", "worker-cpu", "worker-gpu", "migrate"}
+    assert set(services) == {"db", "broker", "web", "worker-cpu", "worker-gpu", "beat", "migrate"}
     assert services["db"]["image"].startswith("postgres:")
     assert services["broker"]["image"].startswith("redis:")
 
@@ -74,3 +74,25 @@ def test_ci_runs_exactly_make_test():
     ci = (DOCKER.parent / ".ci" / "run").read_text()
     commands = [line for line in ci.splitlines() if line.strip() and not line.startswith("#")]
     assert commands[-1].strip() == "make test"
+
+
+def test_the_signing_key_is_a_read_only_secret_and_anchors_live_on_their_own_volume():
+    """Issue 16 §6: the key never lies in var/ beside the database; checkpoints are published outside it."""
+    compose = load_compose()
+    services = compose["services"]
+    assert "crucible_signing_key" in compose["secrets"]
+    for name in ("web", "worker-cpu", "worker-gpu", "beat"):
+        env = services[name]["environment"]
+        assert env["CRUCIBLE_SIGNING_KEY_FILE"] == "/run/secrets/crucible_signing_key", name
+        assert not env["CRUCIBLE_SIGNING_KEY_FILE"].startswith(env["CRUCIBLE_VAR_DIR"]), name
+        assert services[name]["secrets"] == ["crucible_signing_key"], name
+        anchor_dir = env["CRUCIBLE_ANCHOR_LOG"].rsplit("/", 1)[0]
+        assert any(v == f"anchors:{anchor_dir}" for v in services[name]["volumes"]), name
+        assert env["CACHE_URL"].startswith("redis://broker:6379/"), "sign-in counters shared by every process"
+    assert "anchors" in compose["volumes"]
+
+
+def test_the_beat_runs_the_reaper_and_the_checkpoint_schedule():
+    entry = (DOCKER / "entrypoint.sh").read_text()
+    assert load_compose()["services"]["beat"]["command"] == ["beat"]
+    assert re.search(r"beat\)\s*\n.*\n\s*exec celery -A config beat ", entry)

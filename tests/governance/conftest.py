@@ -12,6 +12,7 @@ from governance.services.inventory import model_create, version_create
 from governance.services.review import evidence_attach
 from governance.services.workflow import version_transition
 from tests.conftest import PASSWORD
+from tests.governance.provenance import trained_checkpoint
 
 CHECKPOINT = "ab" * 32
 DATASET = "cd" * 32
@@ -35,8 +36,10 @@ def model_record(developer):
 @pytest.fixture
 def make_version(model_record, developer):
     def make(version: str = "1.0.0", **fields):
+        # A checkpoint a training run of this model produced (issue 16 §5: nothing else can be submitted).
+        checkpoint = {} if "checkpoint_sha256" in fields else trained_checkpoint(actor=developer, model=model_record)
         defaults = dict(
-            engine="diffusion", config={"steps": 50}, checkpoint_sha256=CHECKPOINT, dataset_fingerprints=[DATASET],
+            engine="diffusion", config={"steps": 50}, dataset_fingerprints=[DATASET], **checkpoint,
             train_start=dt.date(1999, 1, 4), train_end=dt.date(2014, 12, 31),
             holdout_start=dt.date(2015, 1, 2), holdout_end=dt.date(2018, 12, 31),
             environment={"torch": "2.13.0", "device": "cpu", "seed": 7},

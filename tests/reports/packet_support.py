@@ -7,11 +7,11 @@ import html
 
 from django.utils import timezone
 
+from governance.artifacts import store_bytes
+from governance.models import RunStatus
 from governance.services.audit import audit_record
 from governance.services.lineage import lineage_entity, lineage_record_activity
 from reports.models import Report
-from scenarios.artifacts import store_bytes
-from scenarios.models import RunStatus
 
 
 def tiny_pdf(title: str) -> bytes:

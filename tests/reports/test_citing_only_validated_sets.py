@@ -73,18 +73,18 @@ def test_a_report_of_a_version_cites_by_default_only_its_validated_sets(
     assert list(report.stress_results.all()) == [doc.stress]
 
 
-def test_the_report_api_answers_409_naming_the_unvalidated_set(developer, validator, auditor, api,
+def test_the_report_api_answers_409_naming_the_unvalidated_set(developer, validator, approver, api,
                                                                django_capture_on_commit_callbacks):
     version = _version(developer)
     unvalidated = _imported(validator, "api set", 2)
-    answer = api(auditor).post("/api/v1/reports/", {"model_version": version.pk, "scenario_sets": [unvalidated.pk]},
+    answer = api(approver).post("/api/v1/reports/", {"model_version": version.pk, "scenario_sets": [unvalidated.pk]},
                                format="json")
     assert answer.status_code == 409, answer.content
     error = answer.json()["error"]
     assert error["code"] == "unvalidated_scenario_set"
     assert f"scenario set {unvalidated.pk} (api set)" in error["message"]
     assert not Report.objects.exists()
-    assert AuditEvent.objects.filter(action="report.refused", actor_username=auditor.username).exists()
+    assert AuditEvent.objects.filter(action="report.refused", actor_username=approver.username).exists()
 
 
 def test_a_packet_of_a_report_citing_an_unvalidated_set_is_refused_and_the_refusal_is_kept(

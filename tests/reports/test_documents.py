@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import pytest
 
+from governance.artifacts import artifact_root
 from governance.errors import Forbidden, InvalidInput, NotFound
 from governance.models import AuditEvent, Evidence, LineageNode
 from governance.services.inventory import model_create, version_create
 from reports.models import Report
 from reports.services.documents import report_execute, report_pdf_path, report_start
-from scenarios.artifacts import artifact_root
 from tests.workers import running_worker, wait_until
 
 

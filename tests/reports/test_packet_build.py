@@ -9,13 +9,13 @@ import zipfile
 import pytest
 
 from governance import signing
+from governance.artifacts import read_bytes
 from governance.errors import Conflict, Forbidden, NotFound
 from governance.models import AuditEvent, LineageEdge, LineageNode
 from governance.services.audit import event_hash
 from reports.models import Packet
 from reports.services.packets import packet_execute, packet_path, packet_start, packet_verify
 from scenarios import scenario_files
-from scenarios.artifacts import read_bytes
 from tests.reports.packet_support import make_report
 
 pytestmark = pytest.mark.django_db

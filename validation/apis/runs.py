@@ -10,7 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.access import require_any_role
-from scenarios.models import RunStatus, ScenarioSet
+from governance.api_filters import IntegerFilter
+from governance.models import RunStatus
+from scenarios.models import ScenarioSet
 from scenarios.selectors.runs import get_or_404, scenario_set_list
 from validation import suite
 from validation.models import MetricRow, ValidationPolicy, ValidationRun
@@ -108,11 +110,19 @@ class PolicyOutput(serializers.ModelSerializer):
         fields = ["id", "model_tier", "version", "thresholds", "noise_floor", "suite_settings", "note", "created_at"]
 
 
+class PolicyFilter(django_filters.FilterSet):
+    model_tier = IntegerFilter(min_value=1, max_value=3, help_text="the model tier, 1 to 3")
+
+    class Meta:
+        model = ValidationPolicy
+        fields = ["model_tier"]
+
+
 class PolicyListApi(generics.ListAPIView):
     """Validation policies, every version; admins post a change for one tier."""
 
     serializer_class = PolicyOutput
-    filterset_fields = ["model_tier"]
+    filterset_class = PolicyFilter
 
     class PolicyUpdateInput(serializers.Serializer):
         model_tier = serializers.IntegerField(min_value=1, max_value=3)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from governance.models.runs import RunFields
 from scenarios.models import Dataset, ScenarioSet
-from scenarios.models.runs import RunFields
 from validation.models.policy import ValidationPolicy
 
 
@@ -18,8 +18,9 @@ class Outcome(models.TextChoices):
 class ValidationRun(RunFields):
     """The multi-tier suite on one scenario set against the holdout window of its dataset.
 
-    Two parts run on two queues — statistical tiers (cpu) and neural scores (gpu) — and the run
-    finishes when both have (``parts``), then pushes its outcome to governance as evidence.
+    Two parts run on two queues — statistical tiers (cpu) and neural scores (gpu) — each a
+    ``ValidationPart`` row with its own lease; the run finishes when both have, then pushes its
+    outcome to governance as evidence. ``parts`` is the parts' statuses, kept in step by the kernel.
     """
 
     scenario_set = models.ForeignKey(ScenarioSet, on_delete=models.PROTECT, related_name="validation_runs")
@@ -47,6 +48,25 @@ class ValidationRun(RunFields):
     @property
     def lineage_uid(self) -> str:
         return f"validation_run:{self.pk}"
+
+
+class ValidationPart(RunFields):
+    """One part of a validation run as a run of its own (the run kernel's lease, heartbeat, retry, reaper).
+
+    Rows rather than a status per part inside the run's JSON: each part is claimed, renewed, retried
+    and reaped by the same code as every other run kind, and the two parts (on two queues, often on two
+    machines) never contend for one row while they work — only when one of them finishes.
+    """
+
+    run = models.ForeignKey(ValidationRun, on_delete=models.CASCADE, related_name="part_rows")
+    name = models.CharField(max_length=16, help_text="statistical or neural")
+
+    class Meta:
+        ordering = ["run", "name"]
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="validation_part_once_per_run")]
+
+    def __str__(self) -> str:
+        return f"validation run {self.run_id} {self.name} part ({self.status})"
 
 
 class MetricRow(models.Model):

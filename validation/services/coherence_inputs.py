@@ -20,8 +20,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from governance.artifacts import read_bytes
 from scenarios import datasets as checks
-from scenarios.artifacts import read_bytes
 from scenarios.engines import revaluation
 from scenarios.models import Portfolio
 from validation.coherence_defaults import LEVEL_KINDS, default_rules, no_default_reason

@@ -1,8 +1,10 @@
 """Validation runs: start (web), statistical part (cpu queue), neural part (gpu queue), join.
 
-The two parts run independently; whichever finishes last judges nothing new (each part judges
-its own metrics under the run's policy as it stores them) but closes the run: tier and overall
-outcomes, the results' SHA-256, evidence pushed to the model version, lineage and audit.
+The two parts run independently, each a ``ValidationPart`` row run by the run kernel
+(``governance.services.run_state``: lease, heartbeat, retry, reaper); whichever finishes last judges
+nothing new (each part judges its own metrics under the run's policy as it stores them) but closes
+the run: tier and overall outcomes, the results' SHA-256, evidence pushed to the model version,
+lineage and audit.
 """
 
 from __future__ import annotations
@@ -12,27 +14,27 @@ import socket
 
 import numpy as np
 from django.db import transaction
-from django.utils import timezone
 
 from governance.access import is_version_developer, require_any_role
 from governance.canonical import canonical_json, jsonable, sha256_hex
 from governance.errors import Conflict, Forbidden, InvalidInput, NotFound
+from governance.models import RunStatus
 from governance.models.review import EvidenceKind
 from governance.roles import ADMIN, DEVELOPER, VALIDATOR, has_role
+from governance.services import run_state
 from governance.services.audit import audit_record
 from governance.services.lineage import lineage_agent, lineage_entity, lineage_link, lineage_record_activity
 from governance.services.review import evidence_attach
 from scenarios import datasets as checks
-from scenarios.models import Portfolio, RunStatus, ScenarioSet
+from scenarios.models import Portfolio, ScenarioSet
 from scenarios.services.runs import load_checkpoint, load_increments
 from scenarios.services.scenario_sets import scenario_set_array
 from validation import suite
-from validation.models import MetricRow, ValidationRun
+from validation.models import MetricRow, ValidationPart, ValidationRun
 from validation.outcomes import finite_json, judge, not_run_tiers, worst
 from validation.services import conditioned
+from validation.services.parts import PARTS, SKIPPED, part_row
 from validation.services.policy import policy_current
-
-PARTS = ("statistical", "neural")
 
 
 def _refuse(actor, scenario_set: ScenarioSet, message: str, **details) -> None:
@@ -86,33 +88,19 @@ def validation_run_start(
             scenario_set=scenario_set, model_version=version, dataset=dataset, policy=policy,
             train_start=train_start, train_end=train_end, holdout_start=holdout_start, holdout_end=holdout_end,
             tiers=tiers, options=jsonable(options), seed=seed, created_by=actor,
-            parts={"statistical": RunStatus.PENDING, "neural": RunStatus.PENDING if neural else "SKIPPED"},
+            parts={"statistical": RunStatus.PENDING, "neural": RunStatus.PENDING if neural else SKIPPED},
         )
         audit_record(actor=actor, action="validation_run.started", object_type="validation_run", object_id=run.pk,
                      after={"scenario_set": scenario_set.pk, "sha256": scenario_set.sha256, "tiers": tiers,
                             "policy": f"tier {policy.model_tier} v{policy.version}",
                             "holdout_start": holdout_start, "train_end": train_end})
-        from validation.tasks import neural_scores, run_statistical_tiers
-
-        transaction.on_commit(lambda: run_statistical_tiers.delay(run.pk))
-        if neural:
-            transaction.on_commit(lambda: neural_scores.delay(run.pk))
+        # Each part is a run of the kernel's, enqueued when this transaction commits.
+        for name in PARTS:
+            if run.parts[name] == RunStatus.PENDING:
+                part = ValidationPart.objects.create(run=run, name=name, seed=seed, created_by=actor,
+                                                     heartbeat_at=run.created_at)
+                run_state.run_enqueue(part)
     return run
-
-
-def _claim_part(run_id: int, part: str, worker: str) -> bool:
-    with transaction.atomic():
-        run = ValidationRun.objects.select_for_update().get(pk=run_id)
-        if run.parts.get(part) != RunStatus.PENDING or run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
-            return False
-        run.parts = dict(run.parts) | {part: RunStatus.RUNNING}
-        if run.status == RunStatus.PENDING:
-            run.status, run.started_at = RunStatus.RUNNING, timezone.now()
-        run.worker = ",".join(sorted({*filter(None, run.worker.split(",")), worker[:100]}))[:255]
-        run.heartbeat_at = timezone.now()
-        run.attempts += 1
-        run.save()
-    return True
 
 
 def load_inputs(run: ValidationRun, *, replay: bool = True, day_ahead: bool = True,
@@ -182,41 +170,39 @@ def _issue15_inputs(run: ValidationRun, inputs: suite.Inputs) -> suite.Inputs:
 
 
 def validation_part_execute(run_id: int, part: str, *, worker: str | None = None) -> None:
-    worker = worker or socket.gethostname()
+    """The worker's side of one part (the kernel claims it; ``RunBusy`` reaches the task, which retries)."""
     if part not in PARTS:
         raise ValueError(f"unknown part {part!r}")
-    if not _claim_part(run_id, part, worker):
+    row = part_row(run_id, part)
+    if row is None:
         return
-    run = ValidationRun.objects.select_related("policy", "scenario_set", "dataset").get(pk=run_id)
-    try:
-        inputs = load_inputs(run, day_ahead=part == "statistical")
-        rng = np.random.default_rng(np.random.SeedSequence([run.seed, PARTS.index(part)]))
-        if part == "statistical":
-            results = suite.statistical(inputs, run.tiers, rng=rng, floor_config=run.policy.noise_floor)
-        else:
-            results = suite.neural(inputs, run.tiers, seed=run.seed)
-        judged = judge(results, run.policy.thresholds, settings=run.policy.suite_settings or None)
-    except Exception as error:  # noqa: BLE001 - a failing part fails the run with its reason
-        _fail(run_id, part, f"{type(error).__name__}: {error}")
-        return
-    _store_part(run_id, part, judged, worker)
+    run_state.run_execute(ValidationPart, row.pk, worker=worker or socket.gethostname(), body=_execute_part)
 
 
-def _fail(run_id: int, part: str, message: str) -> None:
-    with transaction.atomic():
+def _execute_part(row: ValidationPart, lease: run_state.RunLease) -> None:
+    part = row.name
+    run = ValidationRun.objects.select_related("policy", "scenario_set", "dataset").get(pk=row.run_id)
+    if run.is_finished:
+        raise Conflict(f"validation run {run.pk} already ended {run.status}: {run.error}", code="run_finished")
+    lease.progress(0.05, stage="loading inputs")
+    inputs = load_inputs(run, day_ahead=part == "statistical")
+    lease.progress(0.3, stage=f"{part} tiers")
+    rng = np.random.default_rng(np.random.SeedSequence([run.seed, PARTS.index(part)]))
+    if part == "statistical":
+        results = suite.statistical(inputs, run.tiers, rng=rng, floor_config=run.policy.noise_floor)
+    else:
+        results = suite.neural(inputs, run.tiers, seed=run.seed)
+    judged = judge(results, run.policy.thresholds, settings=run.policy.suite_settings or None)
+    lease.progress(0.9, stage="storing")
+    _store_part(lease, run.pk, part, judged)
+
+
+def _store_part(lease: run_state.RunLease, run_id: int, part: str, judged) -> None:
+    # The part's success is the run's business: the run's own events (succeeded, failed) are the audit.
+    with lease.completing() as done:
         run = ValidationRun.objects.select_for_update().get(pk=run_id)
-        run.parts = dict(run.parts) | {part: RunStatus.FAILED}
-        run.status, run.error, run.finished_at = RunStatus.FAILED, f"{part}: {message}"[:4000], timezone.now()
-        run.save()
-        audit_record(actor=run.created_by, action="validation_run.failed", object_type="validation_run",
-                     object_id=run.pk, after={"part": part, "error": message[:500]})
-
-
-def _store_part(run_id: int, part: str, judged, worker: str) -> None:
-    with transaction.atomic():
-        run = ValidationRun.objects.select_for_update().get(pk=run_id)
-        if run.parts.get(part) != RunStatus.RUNNING:
-            return
+        if run.is_finished:
+            raise Conflict(f"validation run {run.pk} already ended {run.status}: {run.error}", code="run_finished")
         rows = []
         for item in judged:
             data = item.result.to_dict()
@@ -226,12 +212,10 @@ def _store_part(run_id: int, part: str, judged, worker: str) -> None:
                 direction=item.result.direction, floor=data["floor"], outcome=item.outcome,
                 details=jsonable(finite_json(data["details"])), reference=item.result.reference[:300]))
         MetricRow.objects.bulk_create(rows)
-        run.parts = dict(run.parts) | {part: RunStatus.SUCCEEDED}
-        run.progress = sum(v in (RunStatus.SUCCEEDED, "SKIPPED") for v in run.parts.values()) / len(run.parts)
-        run.heartbeat_at = timezone.now()
-        run.save()
-        if all(v in (RunStatus.SUCCEEDED, "SKIPPED") for v in run.parts.values()):
-            _finalise(run, worker)
+        done.succeed(audit=False)  # the kernel's hook marks the part done in run.parts
+        run.refresh_from_db()
+        if all(v in (RunStatus.SUCCEEDED, SKIPPED) for v in run.parts.values()):
+            _finalise(run, lease.worker)
 
 
 def results_document(run: ValidationRun) -> dict:
@@ -273,8 +257,7 @@ def _finalise(run: ValidationRun, worker: str) -> None:
     not_run = not_run_tiers(run.tier_outcomes)
     run.results_sha256 = sha256_hex(canonical_json(results_document(run) | {"outcome": run.outcome,
                                                                              "tier_outcomes": run.tier_outcomes}))
-    run.status, run.finished_at, run.progress = RunStatus.SUCCEEDED, timezone.now(), 1.0
-    run.save()
+    run_state.finish(run, status=RunStatus.SUCCEEDED)
     audit_record(actor=run.created_by, action="validation_run.succeeded", object_type="validation_run",
                  object_id=run.pk, after={"outcome": run.outcome, "tier_outcomes": run.tier_outcomes,
                                           "not_run_tiers": not_run, "results_sha256": run.results_sha256})

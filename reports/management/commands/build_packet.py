@@ -19,12 +19,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from governance.access import visible_versions
 from governance.errors import ApplicationError
+from governance.models import RunStatus
 from governance.roles import ADMIN, AUDITOR
+from governance.services.run_state import RunBusy
 from reports.models import Packet, Report
 from reports.selectors import report_get
 from reports.services.packets import packet_execute, packet_path, packet_start
-from scenarios.models import RunStatus
-from scenarios.services.run_state import RunBusy
 
 WORKER = f"build_packet@{socket.gethostname()}"
 WAIT_SECONDS = 900

@@ -1,5 +1,11 @@
-"""python manage.py import_dataset PATH --name NAME [--kind ...] [--date-column COL]
-   python manage.py import_dataset --builtin sp500_nasdaq_wti [--name NAME]"""
+"""python manage.py import_dataset PATH --name NAME --user USERNAME [--kind ...] [--date-column COL]
+   python manage.py import_dataset --builtin sp500_nasdaq_wti --user USERNAME [--name NAME]
+
+Every dataset records who imported it: ``--user`` names a developer or admin. For scripted
+imports create a dedicated account once in the admin (Users → add, group ``developer``, no usable
+password) and pass ``--user svc-import``: the audit trail and lineage then name that account.
+A file is parsed like an upload: bounded before decoding, in a memory-limited child process.
+"""
 
 from __future__ import annotations
 
@@ -28,15 +34,17 @@ class Command(BaseCommand):
         parser.add_argument("--nan-policy", default="reject", choices=checks.NAN_POLICIES)
         parser.add_argument("--ffill-limit", type=int, default=5)
         parser.add_argument("--min-rows", type=int, default=checks.DEFAULT_MIN_ROWS)
-        parser.add_argument("--user", help="username to record as the importer (a developer)")
+        parser.add_argument("--user", help="username to record as the importer (a developer or admin; required)")
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **o):
-        actor = None
-        if o["user"]:
-            actor = get_user_model().objects.filter(username=o["user"]).first()
-            if actor is None:
-                raise CommandError(f"no user named {o['user']!r}")
+        if not o["user"]:
+            raise CommandError("--user is required: the username of the developer or admin recorded as the "
+                               "importer (every dataset names who imported it; for scripts, use a dedicated "
+                               "service account holding the developer role)")
+        actor = get_user_model().objects.filter(username=o["user"]).first()
+        if actor is None:
+            raise CommandError(f"no user named {o['user']!r}")
         common = dict(nan_policy=o["nan_policy"], ffill_limit=o["ffill_limit"], min_rows=o["min_rows"])
         try:
             if o["builtin"]:

@@ -20,10 +20,11 @@ import hashlib
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
+from governance.artifacts import artifact_root
 from governance.errors import ApplicationError
+from governance.models import RunStatus
 from scenarios import scenario_files
-from scenarios.artifacts import artifact_root
-from scenarios.models import GenerationRun, RunStatus, ScenarioSet
+from scenarios.models import GenerationRun, ScenarioSet
 from scenarios.services.runs import generation_sample
 
 DEFAULT_RTOL = 1e-3

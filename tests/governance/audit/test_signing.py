@@ -58,6 +58,7 @@ def test_a_missing_key_file_is_a_configuration_error(monkeypatch, tmp_path):
 
 def test_without_configuration_a_key_is_generated_once_into_var(monkeypatch, settings, tmp_path):
     monkeypatch.delenv(signing.KEY_ENV)
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # the embedded default (production refuses: test_signing_policy)
     settings.VAR_DIR = tmp_path
     first = signing.platform_public_key_hex()
     path = tmp_path / "signing_key.pem"
@@ -76,6 +77,7 @@ def _generate_in(var_dir: str, queue) -> None:
 
 def test_processes_racing_to_generate_the_key_end_up_with_one(monkeypatch, tmp_path):
     monkeypatch.delenv(signing.KEY_ENV)
+    monkeypatch.setenv(signing.GENERATE_ENV, "1")  # as the embedded default would allow
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     processes = [context.Process(target=_generate_in, args=(str(tmp_path), queue)) for _ in range(8)]

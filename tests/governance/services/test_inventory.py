@@ -6,7 +6,6 @@ import pytest
 from governance.errors import Conflict, Forbidden, InvalidInput
 from governance.models import AuditEvent, LineageEdge, LineageNode
 from governance.services.inventory import model_create, model_tier_override, model_update, version_update
-from tests.governance.conftest import CHECKPOINT
 
 pytestmark = pytest.mark.django_db
 
@@ -76,8 +75,8 @@ def test_dependencies_between_models(model_record, developer):
 
 def test_version_creation_records_lineage(version, developer):
     node = LineageNode.objects.get(uid=f"model_version:{version.pk}")
-    checkpoint = LineageNode.objects.get(uid=f"checkpoint:{CHECKPOINT}")
-    assert checkpoint.sha256 == CHECKPOINT
+    checkpoint = LineageNode.objects.get(uid=f"checkpoint:{version.checkpoint_sha256}")
+    assert checkpoint.sha256 == version.checkpoint_sha256
     assert LineageEdge.objects.filter(source=node, target=checkpoint, relation="wasDerivedFrom").exists()
     assert LineageEdge.objects.filter(source=node, target__uid=f"user:{developer.pk}",
                                       relation="wasAttributedTo").exists()

@@ -29,6 +29,8 @@ def people(developer, validator, approver, auditor, make_user):
 
 
 ALLOWED = ["developer", "validator", "approver", "auditor", "admin"]
+# The auditor reads everything and requests nothing (issue 16 §5: "read-only" means no writes).
+REQUESTERS = [who for who in ALLOWED if who != "auditor"]
 
 
 def test_the_role_matrix_of_reports_and_packets(documented_version, people, api, tmp_path,
@@ -55,18 +57,20 @@ def test_the_role_matrix_of_reports_and_packets(documented_version, people, api,
 
     # requesting packets
     packets = {}
-    for who in ALLOWED:
+    for who in REQUESTERS:
         with django_capture_on_commit_callbacks(execute=False):
             answer = api(people[who]).post(f"{base}/packets/", {"report": report.pk}, format="json")
         assert answer.status_code == 202, (who, answer.json())
         assert answer.json()["status"] == "PENDING"
         packets[who] = answer.json()["id"]
+    refused = api(people["auditor"]).post(f"{base}/packets/", {"report": report.pk}, format="json")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "missing_role"
     assert outsider.post(f"{base}/packets/", {"report": report.pk}, format="json").status_code == 404
     assert api(people["no role"]).post(f"{base}/packets/", {"report": report.pk}, format="json").status_code == 403
-    assert Packet.objects.count() == len(ALLOWED)
+    assert Packet.objects.count() == len(REQUESTERS)
 
-    # a packet not built yet cannot be downloaded; once built, every allowed role can
-    first = packets["auditor"]
+    # a packet not built yet cannot be downloaded; once built, every allowed role (the auditor too) can
+    first = packets["validator"]
     assert api(people["auditor"]).get(f"{base}/packets/{first}/download/").status_code == 409
     packet_execute(first, worker="api-test")
     packet = Packet.objects.get(pk=first)
@@ -93,24 +97,24 @@ def test_the_role_matrix_of_reports_and_packets(documented_version, people, api,
 
 def test_bad_requests_answer_4xx(documented_version, people, api, django_capture_on_commit_callbacks):
     report = make_report(documented_version, actor=people["validator"])
-    auditor, base = api(people["auditor"]), "/api/v1"
+    requester, base = api(people["validator"]), "/api/v1"
     for body in ({}, {"report": "seven"}, {"report": -1}, {"report": None}):
-        answer = auditor.post(f"{base}/packets/", body, format="json")
+        answer = requester.post(f"{base}/packets/", body, format="json")
         assert answer.status_code == 400, (body, answer.content)
         assert "error" in answer.json()
-    assert auditor.post(f"{base}/packets/", {"report": 999_999}, format="json").status_code == 404
-    assert auditor.get(f"{base}/packets/999999/").status_code == 404
-    assert auditor.get(f"{base}/packets/999999/download/").status_code == 404
-    assert auditor.get(f"{base}/reports/999999/pdf/").status_code == 404
+    assert requester.post(f"{base}/packets/", {"report": 999_999}, format="json").status_code == 404
+    assert requester.get(f"{base}/packets/999999/").status_code == 404
+    assert requester.get(f"{base}/packets/999999/download/").status_code == 404
+    assert requester.get(f"{base}/reports/999999/pdf/").status_code == 404
     Report.objects.filter(pk=report.pk).update(status="RUNNING")
-    answer = auditor.post(f"{base}/packets/", {"report": report.pk}, format="json")
+    answer = requester.post(f"{base}/packets/", {"report": report.pk}, format="json")
     assert answer.status_code == 409 and answer.json()["error"]["code"] == "report_not_ready"
-    assert auditor.get(f"{base}/reports/{report.pk}/pdf/").status_code == 409
+    assert requester.get(f"{base}/reports/{report.pk}/pdf/").status_code == 409
     for body in ({}, {"model_version": "x"}, {"model_version": documented_version.version.pk, "seed": -1},
                  {"model_version": documented_version.version.pk, "scenario_sets": ["a"]}):
-        assert auditor.post(f"{base}/reports/", body, format="json").status_code == 400, body
-    assert auditor.post(f"{base}/reports/", {"model_version": 999_999}, format="json").status_code == 404
-    assert auditor.post(f"{base}/reports/", {"model_version": documented_version.version.pk,
+        assert requester.post(f"{base}/reports/", body, format="json").status_code == 400, body
+    assert requester.post(f"{base}/reports/", {"model_version": 999_999}, format="json").status_code == 404
+    assert requester.post(f"{base}/reports/", {"model_version": documented_version.version.pk,
                                              "scenario_sets": [999_999]}, format="json").status_code == 404
 
 

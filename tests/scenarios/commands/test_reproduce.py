@@ -66,7 +66,7 @@ def test_bad_input_exits_2():
 
 
 def test_the_worker_and_reproduce_share_one_sampling_function(copula_set):
-    from scenarios.artifacts import read_bytes
+    from governance.artifacts import read_bytes
     from scenarios.models import GenerationRun
     from scenarios.services.runs import generation_sample
 

@@ -7,14 +7,20 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from governance.artifacts import artifact_root, read_bytes
 from governance.errors import InvalidInput
 from governance.models import AuditEvent, LineageNode
 from scenarios import datasets as checks
-from scenarios.artifacts import artifact_root, read_bytes
 from scenarios.models import Dataset
 from scenarios.services.datasets import dataset_import, dataset_import_builtin, dataset_import_upload
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def isolated_uploads(settings, tmp_path):
+    settings.CRUCIBLE_UPLOAD_DIR = tmp_path / "uploads"
+    return settings.CRUCIBLE_UPLOAD_DIR
 
 
 def table(rows: int = 80) -> pd.DataFrame:
@@ -82,6 +88,12 @@ BAD_CASES = [
     ("formula column", lambda f: f.rename(columns={"EQ": "=HYPERLINK(1)"}), "formula-like"),
     ("no date column", lambda f: f.rename(columns={"date": "when"}), "no date column 'date'"),
     ("negative price", lambda f: f.assign(EQ=f["EQ"].where(f.index != 2, -1.0)), "row 4, column 'EQ'"),
+    ("year 5138", lambda f: f.assign(date=f["date"].where(f.index != 4, "5138-03-01")),
+     "row 6, column 'date': date 5138-03-01 is outside the accepted range 1900-01-01 to 2100-12-31"),
+    ("year 1850", lambda f: f.assign(date=f["date"].where(f.index != 0, "1850-01-02")),
+     "row 2, column 'date': date 1850-01-02 is outside the accepted range"),
+    ("number as date", lambda f: f.assign(date=f["date"].where(f.index != 2, "2020.5")),
+     "row 4, column 'date': '2020.5' is a number, not a date"),
 ]
 
 
@@ -96,6 +108,25 @@ def test_bad_uploads_are_refused_with_a_named_error_and_nothing_stored(developer
     assert not AuditEvent.objects.filter(action="dataset.imported").exists()
     assert not LineageNode.objects.filter(kind="dataset").exists()
     assert set(artifact_root().rglob("*")) == before_files
+
+
+def test_a_float_column_is_not_read_as_epoch_dates(developer):
+    frame = table()
+    epoch_seconds = pd.to_datetime(frame["date"]).astype("int64") / 1e9  # 1.5778368e9 ... as float64
+    buffer = io.BytesIO()
+    frame.assign(date=epoch_seconds).to_parquet(buffer)
+    buffer.seek(0)
+    with pytest.raises(InvalidInput) as error:
+        dataset_import_upload(actor=developer, handle=buffer, filename="epoch.parquet", name="epoch")
+    assert "column 'date' holds numbers (float64), not dates" in error.value.message
+    assert "row 2" in error.value.message
+    assert not Dataset.objects.exists()
+
+
+def test_eight_digit_dates_are_read_as_yyyymmdd(developer):
+    frame = table().assign(date=lambda f: pd.to_datetime(f["date"]).dt.strftime("%Y%m%d"))
+    dataset = dataset_import_upload(actor=developer, handle=csv_bytes(frame), filename="ymd.csv", name="ymd")
+    assert str(dataset.start_date) == "2020-01-01" and dataset.n_rows == 80
 
 
 def test_nan_policies(developer):
@@ -134,16 +165,43 @@ def test_split_refuses_an_overlapping_holdout():
                              holdout_end=None)
 
 
-def test_import_dataset_command(tmp_path, capsys):
+def test_import_dataset_command(tmp_path, capsys, developer):
     path = tmp_path / "panel.csv"
     table().to_csv(path, index=False)
-    call_command("import_dataset", str(path), "--name", "cli", "--kind", "prices")
-    assert Dataset.objects.get(name="cli").n_rows == 80
-    call_command("import_dataset", "--builtin", "vix", "--json")
+    call_command("import_dataset", str(path), "--name", "cli", "--kind", "prices", "--user", developer.username)
+    imported = Dataset.objects.get(name="cli")
+    assert imported.n_rows == 80 and imported.created_by == developer
+    call_command("import_dataset", "--builtin", "vix", "--json", "--user", developer.username)
     assert '"factors": [\n    "VIX"\n  ]' in capsys.readouterr().out
     bad = tmp_path / "bad.csv"
     table().head(5).to_csv(bad, index=False)
     with pytest.raises(CommandError, match="at least 60"):
-        call_command("import_dataset", str(bad), "--name", "bad")
+        call_command("import_dataset", str(bad), "--name", "bad", "--user", developer.username)
     with pytest.raises(CommandError, match="no such file"):
-        call_command("import_dataset", str(tmp_path / "missing.csv"), "--name", "x")
+        call_command("import_dataset", str(tmp_path / "missing.csv"), "--name", "x", "--user", developer.username)
+
+
+def test_import_dataset_command_refuses_to_run_without_a_user(tmp_path, developer):
+    path = tmp_path / "panel.csv"
+    table().to_csv(path, index=False)
+    with pytest.raises(CommandError, match="--user is required"):
+        call_command("import_dataset", str(path), "--name", "anonymous")
+    with pytest.raises(CommandError, match="--user is required"):
+        call_command("import_dataset", "--builtin", "vix")
+    with pytest.raises(CommandError, match="no user named 'ghost'"):
+        call_command("import_dataset", str(path), "--name", "x", "--user", "ghost")
+    assert not Dataset.objects.exists()
+
+
+def test_import_dataset_command_needs_an_importer_role(tmp_path, validator):
+    path = tmp_path / "panel.csv"
+    table().to_csv(path, index=False)
+    with pytest.raises(CommandError, match="developer or admin"):
+        call_command("import_dataset", str(path), "--name", "x", "--user", validator.username)
+    assert not Dataset.objects.exists()
+
+
+def test_no_dataset_is_stored_without_the_user_who_imports_it():
+    with pytest.raises(InvalidInput, match="needs the user who makes it"):
+        dataset_import(actor=None, name="x", raw=table(), source="test")
+    assert not Dataset.objects.exists()

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from scenarios.artifacts import read_bytes
-from scenarios.models import RunStatus, TrainingRun
+from governance.artifacts import read_bytes
+from governance.models import RunStatus
+from scenarios.models import TrainingRun
 from scenarios.scenario_files import read_canonical
 from scenarios.services.runs import training_run_execute, training_run_start
 

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
+from governance.artifacts import read_bytes
 from governance.errors import Forbidden, InvalidInput
-from governance.models import AuditEvent
+from governance.models import AuditEvent, RunStatus
 from scenarios import scenario_files
-from scenarios.artifacts import read_bytes
 from scenarios.datasets import read_canonical
-from scenarios.models import GenerationRun, RunStatus, ScenarioSet
+from scenarios.models import GenerationRun, ScenarioSet
 from scenarios.services.datasets import dataset_import_builtin
 from scenarios.services.runs import (
     generation_run_execute,

@@ -3,13 +3,13 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from governance.artifacts import read_bytes
 from governance.errors import Conflict, Forbidden, InvalidInput
-from governance.models import AuditEvent, LineageEdge, ModelVersion
+from governance.models import AuditEvent, LineageEdge, ModelVersion, RunStatus
 from governance.models.inventory import VersionStatus
+from governance.services import run_state
 from scenarios import scenario_files
-from scenarios.artifacts import read_bytes
-from scenarios.models import GenerationRun, RunStatus, ScenarioSet, TrainingRun
-from scenarios.services import run_state
+from scenarios.models import GenerationRun, ScenarioSet, TrainingRun
 from scenarios.services.runs import (
     generation_run_execute,
     generation_run_start,
@@ -113,6 +113,7 @@ def test_reaping_marks_lost_runs_failed(developer, scenario_model, real_dataset,
                                  holdout_start=dt.date(2015, 1, 1))
     run_state.claim(TrainingRun, run.pk, worker="doomed")
     settings.CRUCIBLE_RUN_LEASE_SECONDS = 0
+    settings.CRUCIBLE_RUN_MAX_ATTEMPTS = 1  # out of attempts: failed, not re-queued
     assert run_state.reap_stale(TrainingRun) == [run.pk]
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "worker lost" in run.error

@@ -5,9 +5,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from governance.models import LineageEdge
-from scenarios.artifacts import read_bytes
-from scenarios.models import RunStatus, ScenarioSet
+from governance.artifacts import read_bytes
+from governance.models import LineageEdge, RunStatus
+from scenarios.models import ScenarioSet
 from scenarios.scenario_files import read_canonical
 from scenarios.services.runs import generation_run_execute, generation_run_start
 

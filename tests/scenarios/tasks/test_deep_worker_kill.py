@@ -24,9 +24,9 @@ import signal
 import pytest
 from django.core.management import call_command
 
-from governance.models import ModelVersion
+from governance.models import ModelVersion, RunStatus
 from scenarios.engines.base import FittedState
-from scenarios.models import RunStatus, TrainingRun
+from scenarios.models import TrainingRun
 from scenarios.services.runs import load_checkpoint, training_run_start
 from tests.workers import running_worker, wait_until
 
@@ -53,6 +53,7 @@ def _mid_training(run_id: int) -> TrainingRun | None:
 def test_killed_worker_leaves_the_run_failed_by_the_reaper_without_a_version(
         through_redis, developer, scenario_model, real_dataset, settings):
     settings.CRUCIBLE_RUN_LEASE_SECONDS = LEASE
+    settings.CRUCIBLE_RUN_MAX_ATTEMPTS = 1  # the reaper fails it rather than re-queue it (tests/governance/runs)
     with running_worker(through_redis, "gpu", extra_env={"CRUCIBLE_RUN_LEASE_SECONDS": str(LEASE)}) as worker:
         run = _start(developer, scenario_model, real_dataset, epochs=500)
         running = wait_until(lambda: _mid_training(run.pk), timeout=240)

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from scenarios.models import GenerationRun, RunStatus, ScenarioSet, TrainingRun
+from governance.models import RunStatus
+from scenarios.models import GenerationRun, ScenarioSet, TrainingRun
 from scenarios.services.datasets import dataset_import_builtin
 from scenarios.services.runs import generation_run_start, training_run_start
 from tests.workers import running_worker, wait_until

@@ -4,9 +4,9 @@ plausibility under the model's unconditioned fit, coherence, and the adversarial
 import numpy as np
 import pytest
 
+from governance.artifacts import store_bytes
 from governance.services.lineage import lineage_entity
 from scenarios import scenario_files
-from scenarios.artifacts import store_bytes
 from scenarios.models import ScenarioSet
 from scenarios.services.scenario_sets import scenario_set_array
 from tests.validation.services.test_validation_runs import validate

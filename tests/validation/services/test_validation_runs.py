@@ -8,6 +8,14 @@ from validation.services.runs import validation_part_execute, validation_run_sta
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def no_scheduled_checkpoints(settings):
+    # validate() counts the callbacks a start queues; a scheduled audit checkpoint (every 50 events) would add
+    # its publication callback whenever the count happens to fall inside a start. Checkpoints are not under test.
+    settings.CRUCIBLE_AUDIT_CHECKPOINT_EVERY_EVENTS = 0
+    settings.CRUCIBLE_AUDIT_CHECKPOINT_EVERY_MINUTES = 0
+
+
 def validate(actor, scenario_set, capture, **kwargs):
     with capture(execute=False) as callbacks:
         run = validation_run_start(actor=actor, scenario_set=scenario_set, **kwargs)

@@ -1,1 +1,0 @@
-"""The end-to-end pipeline's parts; ``reports.services.pipeline`` runs them (see its docstring)."""
