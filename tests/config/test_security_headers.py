@@ -69,8 +69,10 @@ def test_the_openapi_schema_and_docs_are_for_signed_in_users_only(developer):
 
 
 def _run(args: list[str], env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+    # The child runs on the embedded default in its own var dir: never on the suite's (unmigrated) databases.
     clean = {k: v for k, v in os.environ.items()
-             if k not in ("CRUCIBLE_HTTPS", "SECURE_COOKIES", "CRUCIBLE_BEHIND_PROXY", "DJANGO_DEBUG", "SECRET_KEY")}
+             if k not in ("CRUCIBLE_HTTPS", "SECURE_COOKIES", "CRUCIBLE_BEHIND_PROXY", "DJANGO_DEBUG", "SECRET_KEY",
+                          "DATABASE_URL")}
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT,
                           env=clean | {"DJANGO_SETTINGS_MODULE": "config.settings", "CRUCIBLE_VAR_DIR": str(tmp_path)}
                           | env)
@@ -100,7 +102,7 @@ from django.test.utils import setup_test_environment
 setup_test_environment()
 plain = Client().get('/accounts/login/')
 secure = Client().get('/accounts/login/', secure=True)
-health = Client().get('/healthz')
+health = Client(raise_request_exception=False).get('/healthz')  # not redirected (the probe speaks HTTP)
 print(plain.status_code, plain['Location'])
 print(secure['Strict-Transport-Security'])
 print('upgrade-insecure-requests' in secure['Content-Security-Policy'])
