@@ -236,7 +236,7 @@ CELERY_BEAT_SCHEDULE = {**globals().get("CELERY_BEAT_SCHEDULE", {}), "reap-stale
 # --- end run kernel ---
 # Where the Federal Reserve's supervisory scenario tables are read from (the Fed's CSV layout).
 CRUCIBLE_FED_DIR = Path(
-    ENV.get("CRUCIBLE_FED_DIR", str(BASE_DIR.parent / "shared" / "data" / "fed-supervisory-scenarios"))
+    ENV.get("CRUCIBLE_FED_DIR", str(BASE_DIR / "data" / "fed-supervisory-scenarios"))  # shipped copy, see its README
 )
 
 # --- authentication doors and security headers (issue 16 §3, §9) ---

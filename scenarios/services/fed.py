@@ -1,4 +1,4 @@
-"""The Federal Reserve's supervisory scenario tables, read from CRUCIBLE_FED_DIR (never copied in)."""
+"""The Fed's supervisory scenario tables, read from CRUCIBLE_FED_DIR (default: the project's copy in data/)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from pipelines import services as pipeline
 from pipelines.settings import check_settings, fed_available
 from pipelines.steps_setup import supervisory_condition
 
-FED_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fed-supervisory-scenarios"
+FED_DIR = Path(__file__).resolve().parents[2] / "data" / "fed-supervisory-scenarios"
 SEVERE = "2025-Table_3A_Supervisory_Severely_Adverse_Domestic.csv"
 HISTORIC = "2025-Table_1A_Historic_Domestic.csv"
 

@@ -1,4 +1,4 @@
-"""The Fed supervisory-table importer against the Fed's published files (read from ../shared, never copied in)."""
+"""The Fed supervisory-table importer against the Fed's published files (the project's own copy in data/)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from scenarios.engines import fed_tables as ft
 
-FED_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "fed-supervisory-scenarios"
+FED_DIR = Path(__file__).resolve().parents[3] / "data" / "fed-supervisory-scenarios"
 DOMESTIC_HEADER = ("Scenario Name,Date,Real GDP growth,10-year Treasury yield,BBB corporate yield,"
                    "Dow Jones Total Stock Market Index (Level)")
 

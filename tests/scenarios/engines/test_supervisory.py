@@ -17,7 +17,7 @@ from scenarios.engines import fed_tables as ft
 from scenarios.engines import supervisory as sv
 from scenarios.engines.base import Condition, FittedState, Target
 
-FED_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "fed-supervisory-scenarios"
+FED_DIR = Path(__file__).resolve().parents[3] / "data" / "fed-supervisory-scenarios"
 TOL = 1e-9
 D = 63
 

@@ -1,4 +1,4 @@
-"""The Fed's supervisory scenarios end to end: read from ../shared, translate, generate, record lineage."""
+"""The Fed's supervisory scenarios end to end: read from the copy in data/, translate, generate, record lineage."""
 
 import datetime as dt
 
