@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from django.urls import path
+from django.urls import include, path
 from django.views.static import serve
 
 from portal.views import audit, auth, inventory, review, runs
@@ -11,6 +11,9 @@ app_name = "portal"
 ASSETS = Path(__file__).resolve().parent / "static" / "portal"
 
 urlpatterns = [
+    # Issue 17: each area keeps its routes in its own module; listed first, they take precedence.
+    *(path("", include(f"portal.urls_{area}"))
+      for area in ("jobs", "figures", "develop", "validate", "submit", "explore")),
     path("", inventory.home, name="home"),
     path("accounts/login/", auth.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth.SignOutView.as_view(), name="logout"),
