@@ -1,0 +1,3 @@
+"""Page routes for the figures pages (issue 17); included by portal/urls.py ahead of the older routes."""
+
+urlpatterns: list = []
