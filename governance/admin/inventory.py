@@ -40,7 +40,9 @@ class InventoryModelAdmin(admin.ModelAdmin):
             fields = {name: value for name, value in fields.items() if name in form.changed_data}
         try:
             if change:
+                # The owner goes through the service too: a transfer is audited and recorded in ModelInvolvement.
                 saved = model_update(actor=request.user, model=obj, developers=form.cleaned_data.get("developers"),
+                                     owner=form.cleaned_data.get("owner") if "owner" in form.changed_data else None,
                                      upstream=form.cleaned_data.get("upstream"), **fields)
             else:
                 saved = model_create(actor=request.user, owner=form.cleaned_data.get("owner"),

@@ -199,8 +199,12 @@ def model_has_versions_past_draft(model: InventoryModel) -> bool:
 
 
 @transaction.atomic
-def model_update(*, actor, model: InventoryModel, developers=None, upstream=None, **fields: Any) -> InventoryModel:
-    """Edit the inventory record (owner, its developers, or an admin). Re-tiers on materiality."""
+def model_update(*, actor, model: InventoryModel, developers=None, upstream=None, owner=None,
+                 **fields: Any) -> InventoryModel:
+    """Edit the inventory record (owner, its developers, or an admin). Re-tiers on materiality.
+
+    ``owner`` transfers ownership (an admin only: the owner is accountable for the model, SR 11-7 §IV);
+    the former owner stays on record in ``ModelInvolvement``, so segregation of duties still sees them."""
     require_any_role(actor, DEVELOPER, ADMIN)
     if not _may_edit_model(actor, model):
         raise Forbidden("only the model's owner, its developers or an admin may edit this record")
@@ -209,6 +213,8 @@ def model_update(*, actor, model: InventoryModel, developers=None, upstream=None
         raise InvalidInput(f"unknown model fields: {', '.join(sorted(unknown))}")
     _check_model_fields(fields)
     model = InventoryModel.objects.select_for_update().get(pk=model.pk)
+    if owner is not None and owner.pk != model.owner_id and not has_role(actor, ADMIN):
+        raise Forbidden("only an admin may transfer a model's ownership", code="owner_transfer")
     changed_inputs = tier_inputs_changed(model, fields)
     if changed_inputs and model_has_versions_past_draft(model):
         raise Conflict(
@@ -220,6 +226,9 @@ def model_update(*, actor, model: InventoryModel, developers=None, upstream=None
     before = model_snapshot(model)
     for name, value in fields.items():
         setattr(model, name, value)
+    owner_changed = owner is not None and owner.pk != model.owner_id
+    if owner_changed:
+        model.owner = owner
     if {"exposure_usd", "materiality_purpose"} & set(fields):
         model.computed_tier = tiering.compute_tier(Decimal(str(model.exposure_usd)), model.materiality_purpose)
         model.tier_rule_version = tiering.RULE_VERSION
@@ -227,6 +236,8 @@ def model_update(*, actor, model: InventoryModel, developers=None, upstream=None
         model.next_validation_due = next_validation_due(model)
     model.full_clean(exclude=["developers", "upstream"])
     model.save()
+    if owner_changed:
+        involvement_sync(model=model, role=InvolvementRole.OWNER, user_ids=[owner.pk])
     if developers is not None:
         model.developers.set(developers)
         involvement_sync(model=model, role=InvolvementRole.MODEL_DEVELOPER,

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group
 from governance.access import independence_conflict
 from governance.errors import Forbidden
 from governance.models import AuditEvent
-from governance.models.inventory import ModelInvolvement
+from governance.models.inventory import InvolvementRole, ModelInvolvement
 from governance.services.inventory import model_update, version_create
 from governance.services.review import finding_raise
 from governance.services.workflow import version_role_set, version_transition
@@ -132,3 +132,50 @@ def test_leaving_closes_the_involvement_row_and_never_deletes_it(model_record, d
 
 def test_an_outsider_is_independent(version, validator):
     assert independence_conflict(validator, version) is None
+
+
+def test_an_admin_transfers_ownership_and_the_former_owner_stays_on_record(model_record, developer, make_user):
+    admin = make_user("admin1", "admin")
+    successor = make_user("dev3", "developer")
+    model_update(actor=admin, model=model_record, owner=successor)
+    model_record.refresh_from_db()
+    assert model_record.owner_id == successor.pk
+    owners = ModelInvolvement.objects.filter(model=model_record, role=InvolvementRole.OWNER)
+    assert owners.get(user=developer).ended_at is not None  # the former owner: closed, not deleted
+    assert owners.get(user=successor).ended_at is None
+    assert AuditEvent.objects.filter(action="model.updated", object_id=model_record.model_id,
+                                     after__owner=successor.pk).exists()
+
+
+def test_a_developer_cannot_transfer_ownership(model_record, developer, make_user):
+    successor = make_user("dev3", "developer")
+    with pytest.raises(Forbidden):
+        model_update(actor=developer, model=model_record, owner=successor)
+    model_record.refresh_from_db()
+    assert model_record.owner_id == developer.pk
+
+
+def test_an_owner_change_saved_in_the_admin_goes_through_the_service(model_record, developer, make_user, rf):
+    """The admin used to drop an owner change silently (the service ignored ``owner``)."""
+    from django.contrib import admin as django_admin
+    from django.forms.models import model_to_dict
+
+    from governance.models.inventory import InventoryModel
+
+    admin = make_user("admin1", "admin")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    successor = make_user("dev3", "developer")
+    model_admin = django_admin.site._registry[InventoryModel]
+    request = rf.post("/admin/")
+    request.user = admin
+    form_class = model_admin.get_form(request, model_record, change=True)
+    data = {k: v for k, v in model_to_dict(model_record).items() if v is not None}
+    data.update(owner=successor.pk, developers=[d.pk for d in model_record.developers.all()], upstream=[])
+    form = form_class(data=data, instance=InventoryModel.objects.get(pk=model_record.pk))
+    assert form.is_valid(), form.errors
+    model_admin.save_model(request, form.save(commit=False), form, change=True)
+    model_record.refresh_from_db()
+    assert model_record.owner_id == successor.pk
+    assert ModelInvolvement.objects.filter(model=model_record, role=InvolvementRole.OWNER, user=developer,
+                                           ended_at__isnull=False).exists()
