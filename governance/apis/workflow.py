@@ -193,8 +193,12 @@ class FindingActionApi(APIView):
         "accept-risk": (finding_accept_risk, "resolution"),
     }
 
+    SIGNED = {"close", "accept-risk"}
+
     class FindingActionInput(serializers.Serializer):
         text = serializers.CharField(help_text="remediation notes, or the resolution / reason")
+        password = serializers.CharField(required=False, allow_blank=True, write_only=True,
+                                         help_text="close and accept-risk are e-signed: your password, re-entered")
 
     @extend_schema(request=FindingActionInput, responses=FindingOutput, operation_id="findings_action")
     def post(self, request, pk: int, action: str):
@@ -202,7 +206,8 @@ class FindingActionApi(APIView):
         service, argument = self.ACTIONS[action]
         data = self.FindingActionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        finding = service(actor=request.user, finding=finding, **{argument: data.validated_data["text"]})
+        signed = {"password": data.validated_data.get("password", "")} if action in self.SIGNED else {}
+        finding = service(actor=request.user, finding=finding, **{argument: data.validated_data["text"]}, **signed)
         return Response(FindingOutput(finding).data)
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from governance.access import independence_conflict, is_version_developer, require_any_role
 from governance.canonical import jsonable
@@ -81,34 +83,68 @@ def finding_remediate(*, actor, finding: Finding, remediation_notes: str) -> Fin
                                remediation_notes=remediation_notes.strip())
 
 
-@transaction.atomic
-def finding_close(*, actor, finding: Finding, resolution: str) -> Finding:
-    """A validator (not a developer) verifies the remediation and closes the finding."""
-    require_any_role(actor, VALIDATOR)
-    conflict = independence_conflict(actor, finding.version)
-    if conflict:
-        raise Forbidden(f"{conflict} cannot close its findings", code="segregation_of_duties")
-    if finding.status not in OPEN_FINDING_STATUSES:
-        raise Conflict(f"finding #{finding.pk} is already {finding.status}")
-    if not (resolution or "").strip():
-        raise InvalidInput("closing a finding needs a resolution", details={"resolution": ["required"]})
-    return _transition_finding(actor=actor, finding=finding, status=FindingStatus.CLOSED, action="closed",
-                               resolution=resolution.strip())
+# Closing a finding and accepting its risk are decisions someone answers for: e-signed like version decisions
+# (21 CFR Part 11 style — password re-entry under the one lock-out policy, meaning recorded, bound to the state).
+SIGNATURE_MEANINGS = {"closed": "closed as independent validator", "risk_accepted": "risk accepted as approver"}
 
 
-@transaction.atomic
-def finding_accept_risk(*, actor, finding: Finding, resolution: str) -> Finding:
-    """An approver (not a developer) accepts the residual risk of a finding, with a reason."""
-    require_any_role(actor, APPROVER)
-    conflict = independence_conflict(actor, finding.version)
-    if conflict:
-        raise Forbidden(f"{conflict} cannot accept risk on it", code="segregation_of_duties")
-    if finding.status not in OPEN_FINDING_STATUSES:
-        raise Conflict(f"finding #{finding.pk} is already {finding.status}")
-    if not (resolution or "").strip():
-        raise InvalidInput("accepting a risk needs a reason", details={"resolution": ["required"]})
-    return _transition_finding(actor=actor, finding=finding, status=FindingStatus.RISK_ACCEPTED,
-                               action="risk_accepted", resolution=resolution.strip())
+def _signed_resolution(*, actor, finding: Finding, password: str, status: str, action: str, resolution: str) -> Finding:
+    if not password:
+        raise InvalidInput("an e-signature needs your password", details={"password": ["required to sign"]})
+    from governance.services.login_guard import signature_password_check
+
+    signature_password_check(actor=actor, password=password)  # a refusal is audited by _refusal_recorded
+    finding = _transition_finding(actor=actor, finding=finding, status=status, action=action,
+                                  resolution=resolution.strip())
+    state = finding_snapshot(finding)
+    audit_record(actor=actor, action="finding.signed", object_type="finding", object_id=finding.pk,
+                 after={"action": action, "meaning": SIGNATURE_MEANINGS[action], "signer": actor.get_username(),
+                        "signed_at": timezone.now(), "status": finding.status, "signed_fields": state},
+                 reason=resolution.strip())
+    return finding
+
+
+def finding_close(*, actor, finding: Finding, resolution: str, password: str) -> Finding:
+    """A validator (not a developer) verifies the remediation and closes the finding, e-signed."""
+    with _refusal_recorded(actor, finding, "close"), transaction.atomic():
+        require_any_role(actor, VALIDATOR)
+        conflict = independence_conflict(actor, finding.version)
+        if conflict:
+            raise Forbidden(f"{conflict} cannot close its findings", code="segregation_of_duties")
+        if finding.status not in OPEN_FINDING_STATUSES:
+            raise Conflict(f"finding #{finding.pk} is already {finding.status}")
+        if not (resolution or "").strip():
+            raise InvalidInput("closing a finding needs a resolution", details={"resolution": ["required"]})
+        return _signed_resolution(actor=actor, finding=finding, password=password, status=FindingStatus.CLOSED,
+                                  action="closed", resolution=resolution)
+
+
+def finding_accept_risk(*, actor, finding: Finding, resolution: str, password: str) -> Finding:
+    """An approver (not a developer) accepts the residual risk of a finding, with a reason, e-signed."""
+    with _refusal_recorded(actor, finding, "accept_risk"), transaction.atomic():
+        require_any_role(actor, APPROVER)
+        conflict = independence_conflict(actor, finding.version)
+        if conflict:
+            raise Forbidden(f"{conflict} cannot accept risk on it", code="segregation_of_duties")
+        if finding.status not in OPEN_FINDING_STATUSES:
+            raise Conflict(f"finding #{finding.pk} is already {finding.status}")
+        if not (resolution or "").strip():
+            raise InvalidInput("accepting a risk needs a reason", details={"resolution": ["required"]})
+        return _signed_resolution(actor=actor, finding=finding, password=password,
+                                  status=FindingStatus.RISK_ACCEPTED, action="risk_accepted", resolution=resolution)
+
+
+@contextmanager
+def _refusal_recorded(actor, finding: Finding, action: str):
+    """A wrong password rolls the decision back, then is audited in a transaction of its own."""
+    try:
+        yield
+    except Forbidden as error:
+        if error.code == "signature_refused":
+            with transaction.atomic():
+                audit_record(actor=actor, action="signature.refused", object_type="finding", object_id=finding.pk,
+                             after={"action": action}, reason="wrong password")
+        raise
 
 
 @transaction.atomic

@@ -14,7 +14,6 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import render
 from django.urls import reverse
@@ -28,8 +27,6 @@ from governance.models.review import OPEN_FINDING_STATUSES
 from governance.roles import ADMIN, APPROVER, DEVELOPER, VALIDATOR, has_role
 from governance.selectors.audit import audit_event_list
 from governance.selectors.inventory import finding_get, finding_list
-from governance.services.audit import audit_record
-from governance.services.login_guard import signature_password_check
 from governance.services.review import finding_accept_risk, finding_close, finding_remediate
 from portal.forms_validate import FindingFilterForm, RemediateForm, ResolveForm
 from portal.pages import page
@@ -163,26 +160,9 @@ def remediate(request, pk: int):
 
 
 def finding_resolve_signed(*, actor, finding: Finding, action: str, resolution: str, password: str) -> Finding:
-    """Close or accept the risk of a finding with an e-signature (password re-entry), audited as signed.
-
-    A wrong password changes nothing but is audited (``signature.refused``), as for version decisions."""
+    """Close or accept the risk of a finding: the services sign (password re-entry) and audit a refusal."""
     service = {"close": finding_close, "accept_risk": finding_accept_risk}[action]
-    try:
-        with transaction.atomic():
-            signature_password_check(actor=actor, password=password)
-            finding = service(actor=actor, finding=finding, resolution=resolution)
-            audit_record(actor=actor, action="finding.signed", object_type="finding", object_id=finding.pk,
-                         after={"action": action, "meaning": SIGNATURE_MEANINGS[action],
-                                "signer": actor.get_username(), "signed_at": timezone.now(),
-                                "status": finding.status},
-                         reason=resolution)
-    except Forbidden as error:
-        if error.code == "signature_refused":
-            with transaction.atomic():
-                audit_record(actor=actor, action="signature.refused", object_type="finding", object_id=finding.pk,
-                             after={"action": action}, reason="wrong password")
-        raise
-    return finding
+    return service(actor=actor, finding=finding, resolution=resolution, password=password)
 
 
 @require_POST

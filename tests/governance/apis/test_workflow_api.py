@@ -64,13 +64,18 @@ def test_findings_over_the_api(api, version, developer, validator, approver, dri
     assert api(approver).get("/api/v1/findings/", {"severity": "high", "status": "open"}).json()["count"] == 1
     assert post(api(developer), f"/api/v1/findings/{fid}/remediate/", {"text": "GPD tails"}).status_code == 200
     assert post(api(developer), f"/api/v1/findings/{fid}/close/", {"text": "done"}).status_code == 403
-    closed = post(api(validator), f"/api/v1/findings/{fid}/close/", {"text": "verified"})
+    unsigned = post(api(validator), f"/api/v1/findings/{fid}/close/", {"text": "verified"})
+    assert unsigned.status_code == 400 and "password" in unsigned.json()["error"]["details"]  # close is e-signed
+    wrong = post(api(validator), f"/api/v1/findings/{fid}/close/", {"text": "verified", "password": "nope"})
+    assert wrong.status_code == 403
+    closed = post(api(validator), f"/api/v1/findings/{fid}/close/", {"text": "verified", "password": PASSWORD})
     assert closed.json()["status"] == "closed"
-    again = post(api(validator), f"/api/v1/findings/{fid}/close/", {"text": "verified"})
+    again = post(api(validator), f"/api/v1/findings/{fid}/close/", {"text": "verified", "password": PASSWORD})
     assert again.status_code == 409
     assert post(api(validator), f"/api/v1/findings/{fid}/explode/", {"text": "x"}).status_code == 404
     actions = set(AuditEvent.objects.filter(object_type="finding").values_list("action", flat=True))
-    assert actions == {"finding.raised", "finding.remediated", "finding.closed"}
+    assert actions == {"finding.raised", "finding.remediated", "finding.closed", "finding.signed",
+                       "signature.refused"}
 
 
 def test_evidence_and_workflow_tables_are_readable(api, version, auditor, passing_evidence):

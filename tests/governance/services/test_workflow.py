@@ -242,8 +242,8 @@ def test_open_high_finding_blocks_approval_until_closed(version, developer, vali
     with pytest.raises(Conflict):
         act(version, approver, "approve")  # remediated is not yet verified
     with pytest.raises(Forbidden):
-        finding_close(actor=developer, finding=finding, resolution="I say it's fine")
-    finding_close(actor=validator, finding=finding, resolution="re-ran tier 7: passes")
+        finding_close(actor=developer, finding=finding, resolution="I say it's fine", password=PASSWORD)
+    finding_close(actor=validator, finding=finding, resolution="re-ran tier 7: passes", password=PASSWORD)
     assert low.is_open
     assert act(version, approver, "approve").status == "approved"
 
@@ -253,10 +253,10 @@ def test_accepting_the_risk_of_a_high_finding_unblocks_approval(version, develop
     finding = finding_raise(actor=validator, version=version, title="Limited crisis data", description="2008 only",
                             severity="high", owner=developer, due_date=dt.date(2027, 1, 31))
     with pytest.raises(Forbidden):
-        finding_accept_risk(actor=developer, finding=finding, resolution="fine")
+        finding_accept_risk(actor=developer, finding=finding, resolution="fine", password=PASSWORD)
     with pytest.raises(InvalidInput):
-        finding_accept_risk(actor=approver, finding=finding, resolution="")
-    finding_accept_risk(actor=approver, finding=finding, resolution="compensating overlay of 10%")
+        finding_accept_risk(actor=approver, finding=finding, resolution="", password=PASSWORD)
+    finding_accept_risk(actor=approver, finding=finding, resolution="compensating overlay of 10%", password=PASSWORD)
     assert act(version, approver, "approve").status == "approved"
 
 
