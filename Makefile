@@ -34,10 +34,11 @@ lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-## serve: development server on the embedded database with the demo's data
+## serve: development server AND a Celery worker (both queues + beat; without CELERY_BROKER_URL on the
+## folder queue var/broker/, CRUCIBLE_TASKS=local), on the embedded database with the demo's data; Ctrl-C stops both
 serve: $(VENV)/.runtime-installed
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py runserver 127.0.0.1:8000
+	VENV=$(VENV) bin/serve
 
 ## serve-prod: gunicorn, 4 workers on 127.0.0.1:8000, on the configured database (DATABASE_URL; else embedded)
 serve-prod: $(VENV)/.runtime-installed

@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument("--seeds", type=int, default=None, help="seeds, for the benchmarks that take them")
+    parser.add_argument("--db", default=None,
+                        help="an existing database (DATABASE_URL, or a var directory), for the benchmarks that "
+                             "take one (pages); default: they build their own")
     args = parser.parse_args(argv)
     available = discover()
     if args.list:
@@ -51,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             kwargs = {"quick": args.quick}
             if args.seeds is not None and "seeds" in inspect.signature(available[name]).parameters:
                 kwargs["seeds"] = args.seeds
+            if args.db is not None and "db" in inspect.signature(available[name]).parameters:
+                kwargs["db"] = args.db
             results[name] = available[name](**kwargs)
         except Exception as error:  # noqa: BLE001 - a failing benchmark is reported, the rest still run
             failed = True

@@ -73,6 +73,7 @@ def _django(database_url: str, var_dir: str) -> None:
     os.environ["CRUCIBLE_VAR_DIR"] = var_dir
     os.environ["ARTIFACT_ROOT"] = os.path.join(var_dir, "artifacts")
     os.environ.pop("CELERY_BROKER_URL", None)
+    os.environ["CRUCIBLE_TASKS"] = "inline"  # the bench drives the tasks in this process
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
     from django.conf import settings
@@ -335,6 +336,7 @@ def run(*, quick: bool = False, clients: int | None = None, duration: float | No
         env = {**os.environ, "DATABASE_URL": database_url, "CRUCIBLE_VAR_DIR": var_dir,
                "ARTIFACT_ROOT": os.path.join(var_dir, "artifacts"), "DJANGO_SETTINGS_MODULE": "config.settings"}
         env.pop("CELERY_BROKER_URL", None)
+        env["CRUCIBLE_TASKS"] = "inline"
         port = _free_port()
         log = Path(var_dir) / "gunicorn.log"
         server = _start_gunicorn(port, workers, env, log)

@@ -388,6 +388,10 @@ def run_chaos(*, world: dict[str, Any], worker: ChaosWorker, kills: int, seed: i
     time.sleep(LEASE * 2 + 0.5)
     final_reap = run_reap_stale()  # sweeps the half-written temporary files of killed writers
     referenced = {p for r in results.values() for p in r.artefact_paths}
+    # Charts drawn after a run succeeded (reports.FigureSet) are artefacts of their own, referenced by their set.
+    from reports.models import FigureSet
+
+    referenced |= {f["path"] for fs in FigureSet.objects.all() for f in (fs.figures or []) if f.get("path")}
     new_files = artefact_files(artifact_root) - before
     unreferenced = sorted(f for f in new_files - referenced)
     chain = verify_audit_chain()
@@ -426,7 +430,8 @@ def chaos(quick: bool = False, kills: int | None = None) -> dict:
     redis_url = os.environ.get("CHAOS_REDIS_URL", "redis://127.0.0.1:6379/14")
     database_url = _fresh_database(server, "crucible_chaos")
     with tempfile.TemporaryDirectory(prefix="crucible-chaos-") as var_dir:
-        env = {"DATABASE_URL": database_url, "CELERY_BROKER_URL": redis_url, "CRUCIBLE_VAR_DIR": var_dir,
+        env = {"DATABASE_URL": database_url, "CELERY_BROKER_URL": redis_url, "CRUCIBLE_TASKS": "broker",
+               "CRUCIBLE_VAR_DIR": var_dir,
                "ARTIFACT_ROOT": os.path.join(var_dir, "artifacts"), "CRUCIBLE_RUN_LEASE_SECONDS": str(LEASE),
                "CRUCIBLE_RUN_MAX_ATTEMPTS": str(MAX_ATTEMPTS), "PYTHONUNBUFFERED": "1",
                "DJANGO_SETTINGS_MODULE": "config.settings",

@@ -34,6 +34,7 @@ def _django(var_dir: str) -> None:
     os.environ["CRUCIBLE_UPLOAD_DIR"] = os.path.join(var_dir, "uploads")
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("CELERY_BROKER_URL", None)
+    os.environ["CRUCIBLE_TASKS"] = "inline"  # the bench drives the tasks in this process
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
     from django.conf import settings

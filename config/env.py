@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
@@ -61,12 +62,42 @@ def secret_key(env: Mapping[str, str], var_dir: Path) -> str:
     return key
 
 
-def celery_config(env: Mapping[str, str], longest_task_seconds: int) -> dict:
-    """Celery settings (without the ``CELERY_`` prefix).
+TASK_MODES = ("broker", "local", "inline")
 
-    No broker configured → tasks run eagerly in-process (the embedded default).
+
+def task_mode(env: Mapping[str, str]) -> str:
+    """``CRUCIBLE_TASKS``: how tasks reach a worker. Unset → ``broker`` with a ``CELERY_BROKER_URL``, else ``local``.
+
+    ``broker``: the configured broker (Redis) and workers anywhere. ``local``: kombu's filesystem transport
+    under var/broker/, one host, a worker started beside the web server (``make serve``). ``inline``: every
+    task runs in the process that sends it (tests, and the ``demo``/``run_pipeline`` commands).
     """
-    broker = env.get("CELERY_BROKER_URL", "").strip()
+    raw = env.get("CRUCIBLE_TASKS", "").strip().lower()
+    if not raw:
+        return "broker" if env.get("CELERY_BROKER_URL", "").strip() else "local"
+    if raw not in TASK_MODES:
+        raise ImproperlyConfigured(
+            f"CRUCIBLE_TASKS={env.get('CRUCIBLE_TASKS')!r} is not a task mode: use one of {', '.join(TASK_MODES)}")
+    if raw == "broker" and not env.get("CELERY_BROKER_URL", "").strip():
+        raise ImproperlyConfigured("CRUCIBLE_TASKS=broker needs CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
+    return raw
+
+
+def broker_folders(env: Mapping[str, str], var_dir: Path) -> dict[str, Path]:
+    """The local transport's folders (``CRUCIBLE_BROKER_DIR``, default var/broker): messages wait in ``in``,
+    move to ``processed`` when a worker takes them (a rename on one file system, so two consumers never
+    take the same message), the exchanges' bindings are kept in ``control``."""
+    root = Path(env.get("CRUCIBLE_BROKER_DIR", "").strip() or var_dir / "broker").resolve()
+    return {"in": root / "in", "processed": root / "processed", "control": root / "control"}
+
+
+def celery_config(env: Mapping[str, str], longest_task_seconds: int, var_dir: Path | None = None) -> dict:
+    """Celery settings (without the ``CELERY_`` prefix) for the task mode (``task_mode``).
+
+    No broker configured → the ``local`` filesystem transport under ``var_dir``/broker: a request only
+    writes a message, a worker runs it. ``inline`` only when asked for.
+    """
+    mode = task_mode(env)
     config: dict = {
         # Reliability: a task is acknowledged only after it finished, and re-delivered when its
         # worker dies; one task at a time per worker process so long GPU jobs are not hoarded.
@@ -85,13 +116,29 @@ def celery_config(env: Mapping[str, str], longest_task_seconds: int) -> dict:
         "worker_hijack_root_logger": False,
         "broker_connection_retry_on_startup": True,
     }
-    if broker:
-        config["broker_url"] = broker
+    if mode == "broker":
+        config["broker_url"] = env["CELERY_BROKER_URL"].strip()
         # Redis re-delivers an unacknowledged task after visibility_timeout: it must be longer
         # than the longest task or a still-running task would be started a second time.
         config["broker_transport_options"] = {"visibility_timeout": longest_task_seconds + 3600}
         config["task_always_eager"] = False
-    else:
+    elif mode == "local":
+        folders = broker_folders(env, Path(var_dir) if var_dir is not None else Path("var"))
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        config["broker_url"] = "filesystem://localhost/"  # a hostname, or kombu warns on every connection
+        # One folder for producers (the web server) and consumers (the worker) on this host.
+        config["broker_transport_options"] = {
+            "data_folder_in": str(folders["in"]), "data_folder_out": str(folders["in"]),
+            "store_processed": True, "processed_folder": str(folders["processed"]),
+            "control_folder": str(folders["control"]),
+        }
+        # Remote control broadcasts to every pidbox queue ever bound, and this transport has no TTL: the
+        # messages of a worker that is gone would pile up in the folder. (Mingle and gossip turn
+        # themselves off on transports other than AMQP/Redis; task events are off by default.)
+        config["worker_enable_remote_control"] = False
+        config["task_always_eager"] = False
+    else:  # inline
         config["broker_url"] = "memory://localhost/"  # a hostname, or kombu warns on every connection
         config["task_always_eager"] = True
         config["task_eager_propagates"] = True

@@ -1,6 +1,7 @@
 """Crucible settings: every deployment choice comes from the environment (see README).
 
-Embedded default (nothing set): SQLite under var/, Celery tasks run in-process, DEBUG off.
+Embedded default (nothing set): SQLite under var/, Celery tasks on a filesystem queue under var/broker
+(`make serve` starts a worker beside the web server), DEBUG off.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from config.env import celery_config, database_config, env_bool, secret_key
+from config.env import celery_config, database_config, env_bool, secret_key, task_mode
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ENV = os.environ
@@ -171,8 +172,21 @@ SPECTACULAR_SETTINGS = {
 # The longest task (a full diffusion training) is bounded; the broker's visibility timeout is
 # derived from it in config.env.celery_config.
 LONGEST_TASK_SECONDS = int(ENV.get("CRUCIBLE_LONGEST_TASK_SECONDS", 6 * 3600))
-for _name, _value in celery_config(ENV, LONGEST_TASK_SECONDS).items():
+# Task mode (CRUCIBLE_TASKS): broker (CELERY_BROKER_URL), local (filesystem transport under var/broker,
+# the default without a broker) or inline (in-process; tests and the CLI pipelines). See config.env.
+CRUCIBLE_TASKS = task_mode(ENV)
+# Charts of each result are drawn by a task when the result is produced (reports.FigureSet); off: only on request.
+CRUCIBLE_DRAW_FIGURES = env_bool(ENV, "CRUCIBLE_DRAW_FIGURES", True)
+# A packet uploaded to "Verify a packet" is refused beyond this size (streamed to a temporary file under the cap).
+CRUCIBLE_MAX_PACKET_UPLOAD_BYTES = int(ENV.get("CRUCIBLE_MAX_PACKET_UPLOAD_BYTES", 64 * 1024 * 1024))
+for _name, _value in celery_config(ENV, LONGEST_TASK_SECONDS, VAR_DIR).items():
     globals()["CELERY_" + _name.upper()] = _value
+# A heartbeat on each queue once a minute under `celery beat`: /healthz tells whether a worker is taking
+# work (governance.health: "no worker heartbeat" after three missed beats). Merged with other beat entries.
+CELERY_BEAT_SCHEDULE = {**globals().get("CELERY_BEAT_SCHEDULE", {}), **{
+    f"worker-heartbeat-{_queue}": {"task": "governance.tasks.heartbeat", "schedule": 60.0, "args": (_queue,),
+                                   "options": {"queue": _queue, "expires": 55}}
+    for _queue in ("cpu", "gpu")}}
 
 LOGGING = {
     "version": 1,

@@ -187,7 +187,9 @@ def publish_checkpoint(checkpoint_id: int) -> None:
         logger.error("checkpoint %s not published yet (the beat retries): %s", checkpoint_id, exc)
     if not tsa_url():
         return
-    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+    from governance.health import tasks_inline
+
+    if tasks_inline():
         # The embedded default: one attempt inline (an eager task would retry at once, 8 times).
         try:
             audit_checkpoint_timestamp_fetch(checkpoint_id)

@@ -16,6 +16,7 @@ from django.urls import reverse
 from governance.access import sees_every_version
 from governance.services import run_state
 from reports.selectors import visible_packets, visible_reports
+from reports.services.figure_sets import subject_model, visible_figure_sets
 from scenarios.selectors.dataset_imports import dataset_import_list
 from scenarios.selectors.runs import generation_run_list, training_run_list
 from validation.selectors.runs import validation_run_list
@@ -49,6 +50,16 @@ def _imported(row) -> tuple[str, str] | None:
     return None
 
 
+def _charted(row) -> tuple[str, str] | None:
+    """Charts are shown on their subject's page: a validation run's own, else the subject's version."""
+    if row.subject_kind == "validation-run":
+        return "Open the validation run", reverse("portal:validation_run", args=[row.subject_id])
+    subject = subject_model(row.subject_kind).objects.filter(pk=row.subject_id).first()
+    version_id = getattr(subject, "model_version_id", None) or getattr(
+        getattr(subject, "scenario_set", None), "model_version_id", None)
+    return ("Open the model version", reverse("portal:version", args=[version_id])) if version_id else None
+
+
 JOBS: dict[str, Job] = {
     "training_run": Job("Training run", lambda user: training_run_list(user=user), _version),
     "generation_run": Job("Generation run", lambda user: generation_run_list(user=user), _generated),
@@ -60,6 +71,7 @@ JOBS: dict[str, Job] = {
     "packet": Job("Submission packet", visible_packets,
                   lambda row: ("Download the packet", reverse("portal:packet_zip", args=[row.pk]))
                   if row.status == "SUCCEEDED" else None),
+    "figure_set": Job("Charts", visible_figure_sets, _charted),
     "dataset_import": Job("Dataset import", lambda user: dataset_import_list(user=user), _imported),
 }
 

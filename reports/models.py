@@ -55,3 +55,39 @@ class Packet(RunFields):
     @property
     def lineage_uid(self) -> str:
         return f"packet:{self.pk}"
+
+
+class FigureSubject(models.TextChoices):
+    """What a figure set draws: the kinds in the chart URL (``/figures/<kind>/<pk>/<name>.png``)."""
+
+    VALIDATION_RUN = "validation-run", "Validation run"
+    SCENARIO_SET = "scenario-set", "Scenario set"
+    STRESS = "stress", "Stress result"
+    TRAINING_RUN = "training-run", "Training run"
+
+
+class FigureSet(RunFields):
+    """The charts of one finished result, drawn by a task and stored as content-addressed PNGs (DESIGN §4:
+    a page only reads). One set per subject; ``figures`` is ``[{name, title, caption, sha256, path}]`` in the
+    order the page shows them, ``path`` relative to ARTIFACT_ROOT."""
+
+    subject_kind = models.CharField(max_length=32, choices=FigureSubject.choices)
+    subject_id = models.PositiveBigIntegerField()
+    figures = models.JSONField(default=list, blank=True, help_text="[{name, title, caption, sha256, path}]")
+    summary = models.JSONField(default=dict, blank=True,
+                               help_text="numbers drawn from, that pages overlay without reading the data: for a "
+                                         "scenario set {quantiles: [...], fan: {factor: [[value per step] per q]}}")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["subject_kind", "subject_id"], name="unique_figure_set_subject")]
+
+    def __str__(self) -> str:
+        return f"figure set {self.pk} ({self.subject_kind} {self.subject_id}, {self.status})"
+
+    @property
+    def lineage_uid(self) -> str:
+        return f"figure_set:{self.pk}"
+
+    def figure(self, name: str) -> dict | None:
+        return next((f for f in self.figures or [] if f.get("name") == name), None)

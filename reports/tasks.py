@@ -31,3 +31,14 @@ def build_packet(self, packet_id: int) -> None:
         packet_execute(packet_id, worker=_worker(self))
     except RunBusy as busy:
         raise self.retry(countdown=busy.retry_in) from busy
+
+
+@shared_task(bind=True, name="reports.tasks.draw_figures", acks_late=True, max_retries=12)
+def draw_figures(self, figure_set_id: int) -> None:
+    from governance.services.run_state import RunBusy
+    from reports.services.figure_sets import figure_set_execute
+
+    try:
+        figure_set_execute(figure_set_id, worker=_worker(self))
+    except RunBusy as busy:
+        raise self.retry(countdown=busy.retry_in) from busy

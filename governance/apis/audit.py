@@ -178,12 +178,12 @@ class AuditCheckpointListApi(generics.ListAPIView):
     @extend_schema(
         request=InputSerializer,
         responses={201: OutputSerializer, 400: OpenApiResponse(description="reason missing or too long"),
-                   403: OpenApiResponse(description="only auditors and admins")},
+                   403: OpenApiResponse(description="only admins (the auditor is read-only)")},
         operation_id="audit_checkpoint_create",
         tags=TAGS,
     )
     def post(self, request):
-        require_checkpoint_role(request.user)
+        require_checkpoint_role(request.user)  # admin only: the auditor is read-only
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         checkpoint = _signing(lambda: audit_checkpoint_create(actor=request.user, **data.validated_data))

@@ -11,7 +11,7 @@ from governance.models import AuditCheckpoint, AuditEvent
 
 # Independent review needs the whole trail; a developer sees what they did themselves.
 READ_ALL_ROLES = frozenset({roles.AUDITOR, roles.ADMIN, roles.VALIDATOR, roles.APPROVER})
-CHECKPOINT_ROLES = frozenset({roles.AUDITOR, roles.ADMIN})
+CHECKPOINT_ROLES = frozenset({roles.ADMIN})  # the auditor is read-only (issue 17)
 
 
 class AuditEventFilter(django_filters.FilterSet):
@@ -70,7 +70,8 @@ def audit_checkpoint_last() -> AuditCheckpoint | None:
 
 def require_checkpoint_role(user) -> None:
     if not roles.user_roles(user) & CHECKPOINT_ROLES:
-        raise Forbidden("Only an auditor or an admin may sign a checkpoint on request.", code="missing_role")
+        raise Forbidden("Only an admin may sign a checkpoint on request; the auditor's role is read-only.",
+                        code="missing_role")
 
 
 def require_any_role(user) -> None:

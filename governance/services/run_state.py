@@ -150,6 +150,25 @@ def _notify(row, previous: str) -> None:
         kind.on_status(row, previous)
 
 
+# Listeners of success: an app above governance learns that a run of a kind it does not own succeeded
+# (reports draws its charts) without governance importing it; registered from that app's ``ready()``.
+_SUCCEEDED: dict[type, list[Callable[[Any], None]]] = {}
+
+
+def on_succeeded(model_cls: type, callback: Callable[[Any], None]) -> None:
+    """Call ``callback(row)`` after the transaction that ended a ``model_cls`` row SUCCEEDED commits (every
+    success goes through ``finish``, aggregates' too). Idempotent; a failing callback is logged and never
+    undoes the success."""
+    callbacks = _SUCCEEDED.setdefault(model_cls, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
+
+
+def _announce_success(row) -> None:
+    for callback in _SUCCEEDED.get(type(row), ()):
+        transaction.on_commit(lambda callback=callback: callback(row), robust=True)
+
+
 def _audit(row, event: str, *, actor=None, after: Any = None, action: str | None = None) -> None:
     kind = _REGISTRY.get(type(row))
     object_type = kind.object_type if kind is not None else row._meta.model_name
@@ -219,7 +238,9 @@ def run_enqueue(row) -> None:
     kind = run_kind_of(row)
     if not kind.executable:
         raise LookupError(f"{kind.object_type} runs are aggregates: enqueue their parts")
-    eager = bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
+    from governance.health import tasks_inline
+
+    eager = tasks_inline()
     transaction.on_commit(lambda: _send(kind, row), robust=not eager)
 
 
@@ -233,6 +254,8 @@ def finish(run, *, status: str, error: str = "") -> None:
         run.progress = 1.0
         run.error = ""
     run.save()
+    if status == RunStatus.SUCCEEDED:
+        _announce_success(run)
 
 
 @dataclass
@@ -533,7 +556,8 @@ def reap_stale(model_cls: type) -> list[int]:
 
 __all__ = [
     "Completion", "ReapReport", "RunBusy", "RunCancelled", "RunKind", "RunLease", "RunStarted", "RunTakenOver",
-    "claim", "error_message", "finish", "lease_seconds", "max_attempts", "reap_stale", "register_run_kind",
+    "claim", "error_message", "finish", "lease_seconds", "max_attempts", "on_succeeded", "reap_stale",
+    "register_run_kind",
     "report_progress", "run_accepted", "run_cancel", "run_enqueue", "run_execute", "run_fail", "run_kind_of",
     "run_kinds", "run_reap_stale", "run_start", "run_url",
 ]

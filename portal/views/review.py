@@ -54,7 +54,7 @@ def finding_context(user, version: ModelVersion, form: FindingForm | None = None
 def decision_context(user, version: ModelVersion, form: DecisionForm | None = None) -> dict:
     choices = decision_choices(user, version)
     allowed = [c for c in choices if c.allowed]
-    return {"choices": choices,
+    return {"choices": choices, "signing": any(c.needs_signature for c in allowed),
             "decision_form": (form or DecisionForm(choices=choices)) if allowed else None}
 
 
@@ -75,30 +75,74 @@ def validation_queue(request):
 
 @page(APPROVER, ADMIN)
 def approval_queue(request):
-    versions = queries.versions_awaiting_approval(user=request.user)
-    rows = [(v, decision_choices(request.user, v)) for v in versions]
-    return render(request, "portal/approval_queue.html", {"rows": rows})
+    # Per version: validation outcome per test tier (evidence), open findings by severity, the champion/challenger
+    # comparison and one decision link per action, the action preselected (issue 17 §4).
+    from portal.views.submit_approvals import approval_rows
+
+    versions = queries.versions_awaiting_approval(user=request.user).select_related("model", "validator")
+    return render(request, "portal/approval_queue.html", {"rows": approval_rows(request.user, versions)})
+
+
+#: outcomes a reviewer must look at: shown by default, the rest behind "Show all N metrics"
+ATTENTION = ("WARN", "FAIL")
+
+
+def _money(value, currency: str) -> str:
+    """A loss with thousands separators and its currency (cents only below a thousand)."""
+    if value is None:
+        return "—"
+    amount = float(value)
+    return f"{amount:,.2f} {currency}" if abs(amount) < 1000 else f"{amount:,.0f} {currency}"
+
+
+def _stress_view(stress, stress_charts) -> dict:
+    currency = str((stress.portfolio.positions or {}).get("currency") or "USD")
+    return {"stress": stress, "charts": stress_charts, "currency": currency,
+            "measures": [{"level": m.get("level"), "var": _money(m.get("var"), currency),
+                          "es": _money(m.get("es"), currency), "n": m.get("n")}
+                         for m in (stress.risk or {}).get("historical") or []],
+            "worst": [{"rank": w.get("rank"), "index": w.get("index"), "loss": _money(w.get("loss"), currency),
+                       "factor_moves": w.get("factor_moves") or {}} for w in stress.worst or []]}
 
 
 @page()
 def validation_run_page(request, pk: int):
+    """Summary first (outcome per test tier), then the WARN/FAIL metrics (all with ``?all=1``), then the stored
+    charts. Reads rows only: charts are drawn by their own run (``reports.services.figure_sets``)."""
+    from validation.metric_notes import note_for
+
     run = validation_run_get(user=request.user, pk=pk)
     metrics = list(run.metrics.all())
-    tiers = {}
+    show_all = request.GET.get("all") == "1"
+    tiers: dict[str, dict] = {}
     for metric in metrics:
-        tiers.setdefault(metric.tier, []).append(metric)
+        tier = tiers.setdefault(metric.tier, {"name": metric.tier, "outcome": run.tier_outcomes.get(metric.tier, ""),
+                                              "counts": {}, "rows": []})
+        tier["counts"][metric.outcome] = tier["counts"].get(metric.outcome, 0) + 1
+        if show_all or metric.outcome in ATTENTION:
+            metric.note = note_for(metric.name)
+            tier["rows"].append(metric)
+    for name, outcome in (run.tier_outcomes or {}).items():
+        tiers.setdefault(name, {"name": name, "outcome": outcome, "counts": {}, "rows": []})
     finished = run.status == "SUCCEEDED"
-    stresses = list(StressResult.objects.filter(scenario_set=run.scenario_set).select_related("portfolio"))
+    stresses = list(StressResult.objects.filter(scenario_set=run.scenario_set).select_related("portfolio")
+                    .order_by("pk"))
+    stress_charts = charts.charts_for_many("stress", stresses)
+    attention = sum(1 for m in metrics if m.outcome in ATTENTION)
     context = {
-        "run": run, "tiers": [(tier, run.tier_outcomes.get(tier, ""), rows) for tier, rows in tiers.items()],
+        "run": run, "tiers": list(tiers.values()), "show_all": show_all, "total_metrics": len(metrics),
+        "attention_metrics": attention, "shown_metrics": len(metrics) if show_all else attention,
         "run_charts": charts.charts_for("validation-run", run) if finished else None,
         "set_charts": charts.charts_for("scenario-set", run.scenario_set),
-        "stresses": [(s, charts.charts_for("stress", s)) for s in stresses],
+        "stresses": [_stress_view(s, stress_charts[s.pk]) for s in stresses],
         "version": run.model_version,
     }
     if run.model_version is not None:
         context |= finding_context(request.user, run.model_version) | decision_context(request.user,
                                                                                        run.model_version)
+        # Only decisions that are signed belong in the signing form here; starting validation signs nothing
+        # and is offered on the version's page.
+        context["signed_decisions"] = any(c.allowed and c.needs_signature for c in context["choices"])
     return render(request, "portal/validation_run.html", context)
 
 
@@ -113,14 +157,22 @@ FIGURE_OWNERS = {
 
 @page()
 def figure_png(request, kind: str, pk: int, name: str):
+    """A stored chart's bytes (drawn by its run, never here): an unknown kind, object or name is a 404 at
+    once. The bytes of a name never change, so they are cached for a year and their SHA-256 is the ETag."""
     if kind not in FIGURE_OWNERS:
         raise Http404("no such chart")
-    obj = FIGURE_OWNERS[kind](request.user, pk)
-    png = charts.chart_png(kind, obj, name)
-    if png is None:
+    FIGURE_OWNERS[kind](request.user, pk)  # 404 unless the user may see the object
+    stored = charts.chart_file(kind, pk, name)
+    if stored is None:
         raise Http404("no such chart")
-    response = HttpResponse(png, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
+    png, sha256 = stored
+    etag = f'"{sha256}"'
+    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(png, content_type="image/png")
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, max-age=31536000, immutable"
     return response
 
 
@@ -151,7 +203,10 @@ def finding_new(request, pk: int):
 def decision(request, pk: int):
     version = version_get(user=request.user, pk=pk)
     choices = decision_choices(request.user, version)
-    form = DecisionForm(request.POST or None, choices=choices)
+    # ``?action=approve`` (the queue's "Approve" link) preselects that action when the user may take it.
+    wanted = request.GET.get("action", "")
+    initial = {"action": wanted} if any(c.allowed and c.transition.action == wanted for c in choices) else {}
+    form = DecisionForm(request.POST or None, choices=choices, initial=initial)
     errors: list[str] = []
     status = 200
     if request.method == "POST":

@@ -22,14 +22,15 @@ from governance.access import require_any_role, visible_versions
 from governance.artifacts import artifact_root, store_bytes
 from governance.errors import InvalidInput, NotFound
 from governance.models import LineageNode, ModelVersion, RunStatus
+from governance.models.inventory import ModelFamily
 from governance.models.review import EvidenceKind
-from governance.roles import ADMIN, APPROVER, AUDITOR, DEVELOPER, VALIDATOR
+from governance.roles import REQUESTER_ROLES
 from governance.services import run_state
 from governance.services.lineage import lineage_agent, lineage_entity, lineage_record_activity
 from governance.services.review import evidence_attach
 from reports.citations import require_validated, validated_set_ids
 from reports.models import Report
-from scenarios.models import ScenarioSet, StressResult
+from scenarios.models import Purpose, ScenarioSet, StressResult
 from validation.models import ValidationRun
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,27 @@ SECTIONS = (
 )
 OPTION_KEYS = {"shap_background", "shap_sample", "shap_permutations", "max_factor_panels", "max_waterfalls",
                "max_pages", "time_limit_seconds"}
+
+
+# The inventory family each engine belongs to: a model is registered with one family, but a version records the
+# engine its checkpoint was trained with, and the two can differ (a copula version of a model registered as a
+# diffusion model). The document names what the version is (issue 17).
+ENGINE_FAMILIES = {
+    "historical_bootstrap": ModelFamily.HISTORICAL, "hypothetical": ModelFamily.HYPOTHETICAL,
+    "factor_mc": ModelFamily.FACTOR_MC, "garch_evt_copula": ModelFamily.COPULA,
+    "supervisory": ModelFamily.SUPERVISORY, "diffusion": ModelFamily.DIFFUSION, "timegan": ModelFamily.TIMEGAN,
+    "wgan_gp": ModelFamily.WGAN_GP, "vae": ModelFamily.VAE, "lstm_transformer": ModelFamily.LSTM_TRANSFORMER,
+}
+
+
+def model_kind(version: ModelVersion) -> dict[str, Any]:
+    """What the documentation calls the version: the family of its engine (the checkpoint's engine name), and the
+    model's registered family when that one differs."""
+    model = version.model
+    family = ENGINE_FAMILIES.get(version.engine or "")
+    if family is None or family == model.family:
+        return {"label": model.get_family_display(), "registered": "", "differs": False}
+    return {"label": ModelFamily(family).label, "registered": model.get_family_display(), "differs": True}
 
 
 class StageError(Exception):
@@ -81,18 +103,29 @@ def _shap_settings(options: dict, seed: int = 0):
                         permutations=options.get("shap_permutations", defaults.permutations), seed=seed)
 
 
+# The purposes a document cites by default (issue 17): sets for use and the validator's own; a developer's
+# ``development`` sets (drafts, never validated for use) and imported ``external`` ones only when named.
+DEFAULT_PURPOSES = (Purpose.USE, Purpose.VALIDATION)
+
+
+def default_scenario_sets(model_version: ModelVersion) -> list[ScenarioSet]:
+    """What a report cites when no sets are named: the version's validated sets (a SUCCEEDED validation run,
+    issue 15 §1) of purpose ``use`` or ``validation`` — never ``development``."""
+    candidates = list(ScenarioSet.objects.filter(model_version=model_version, purpose__in=DEFAULT_PURPOSES)
+                      .order_by("pk"))
+    validated = validated_set_ids(candidates)
+    return [s for s in candidates if s.pk in validated]
+
+
 def report_start(*, actor, model_version: ModelVersion, scenario_sets=None, validation_runs=None,
                  stress_results=None, options: dict | None = None, seed: int = 0) -> Report:
     """Request a documentation PDF of ``model_version``; ``None`` means all of the version's."""
-    require_any_role(actor, DEVELOPER, VALIDATOR, APPROVER, AUDITOR, ADMIN)
+    require_any_role(actor, *REQUESTER_ROLES)  # the auditor is read-only (issue 17): it requests no report
     if not visible_versions(actor).filter(pk=model_version.pk).exists():
         raise NotFound(f"model version {model_version.pk} not found")
     options = _check_options(options)
     if scenario_sets is None:
-        # Only what has been validated is cited (issue 15 §1): the version's sets with a SUCCEEDED validation run.
-        candidates = list(ScenarioSet.objects.filter(model_version=model_version).order_by("pk"))
-        validated = validated_set_ids(candidates)
-        scenario_sets = [s for s in candidates if s.pk in validated]
+        scenario_sets = default_scenario_sets(model_version)
     else:
         scenario_sets = list(scenario_sets)
     if stress_results is None:
@@ -220,6 +253,7 @@ def build_document(report: Report, progress=None) -> dict[str, Any]:
 
     ctx.update({
         "sections": SECTIONS,
+        "model_kind": model_kind(version),
         "methodology_figures": with_urls(figures["methodology"]),
         "scenario_blocks": [{"set": s, "figures": with_urls(f), "validation": v}
                             for (s, f), v in zip(figures["scenarios"], ctx["set_validations"], strict=True)],

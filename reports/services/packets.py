@@ -45,7 +45,7 @@ from governance.canonical import canonical_json, jsonable, sha256_hex
 from governance.errors import Conflict, Forbidden, NotFound
 from governance.models import AuditCheckpoint, AuditEvent, Evidence, Finding, ModelVersion, RunStatus, Signature
 from governance.prov import prov_json_bytes
-from governance.roles import ADMIN, APPROVER, AUDITOR, DEVELOPER, VALIDATOR
+from governance.roles import ADMIN, APPROVER, AUDITOR, DEVELOPER, REQUESTER_ROLES, VALIDATOR
 from governance.selectors.lineage import MAX_DEPTH, lineage_subgraph
 from governance.services import run_state
 from governance.services.audit import HASHED_FIELDS, audit_record, event_payload
@@ -91,6 +91,7 @@ def require_packet_access(actor, version) -> None:
 def packet_start(*, actor, report: Report) -> Packet:
     """Request the packet of a SUCCEEDED report; refused (409, audited) when the report cites a set that has
     not been validated — checked before anything is written, so the refusal's audit event stands."""
+    require_any_role(actor, *REQUESTER_ROLES)  # the auditor reads and downloads packets, requests none
     require_packet_access(actor, report.model_version)
     report = Report.objects.select_related("model_version").get(pk=report.pk)
     if report.status != RunStatus.SUCCEEDED:

@@ -6,22 +6,15 @@ nothing created)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from governance.models import InventoryModel, Signature
 from scenarios.models import TrainingRun
+from tests.browser.support import readme_screenshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-def _doc_screenshot(page, name: str) -> None:
-    DOCS.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
 
 
 def test_a_developer_registers_a_model_trains_a_version_and_submits_it(
@@ -52,7 +45,7 @@ def test_a_developer_registers_a_model_trains_a_version_and_submits_it(
     form.get_by_label("Exposure (USD)").fill("250000000")
     form.get_by_role("button", name="Preview the tier").click()
     expect(page.locator("#preview-tier")).to_have_text("tier 2")
-    _doc_screenshot(page, "develop-register")
+    readme_screenshot(page, "develop-register")
     assert not InventoryModel.objects.exists()
     page.locator("#register-form").get_by_role("button", name="Register the model").click()
     expect(page).to_have_url(re.compile(r"/inventory/CRU-\d+/$"))
@@ -63,7 +56,7 @@ def test_a_developer_registers_a_model_trains_a_version_and_submits_it(
     page.goto(f"/inventory/{model.model_id}/train/")
     page.get_by_label("Engine").select_option("factor_mc")
     page.get_by_role("button", name="Show this engine's settings").click()
-    _doc_screenshot(page, "develop-train")
+    readme_screenshot(page, "develop-train")
     form = page.locator("#train-form")
     form.get_by_label("Training window end").fill("2014-12-31")
     form.get_by_label("Holdout start").fill("2014-06-30")

@@ -15,7 +15,11 @@ def test_validator_raises_a_finding_and_signs_the_decision(under_validation, val
                                                            sign_in, screenshot):
     from playwright.sync_api import expect
 
+    from reports.services.figure_sets import figure_set_ensure, figure_set_execute
+
     version, run = under_validation.version, under_validation.run
+    # The charts are drawn by their run once the result exists (the suite turns the automatic start off).
+    figure_set_execute(figure_set_ensure(subject_kind="validation-run", subject=run).id)
     page = open_page()
     page.goto("/validation/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/validation/$"))
@@ -89,7 +93,7 @@ def test_validator_raises_a_finding_and_signs_the_decision(under_validation, val
     screenshot(dev_page, "runs")
 
 
-def test_auditor_walks_lineage_from_packet_to_dataset_and_downloads_the_pdf(packeted, open_page, sign_in,
+def test_auditor_walks_lineage_from_packet_to_dataset_and_downloads_the_pdf(packeted, auditor, open_page, sign_in,
                                                                             screenshot, tmp_path):
     from playwright.sync_api import expect
 

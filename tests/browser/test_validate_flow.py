@@ -5,17 +5,16 @@ is refused starting validation on its set (403 page, nothing created)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from governance.models import AuditEvent, Finding
 from scenarios.models import ScenarioSet
+from tests.browser.support import readme_screenshot, wait_finished
 from validation.models import ValidationRun
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -23,18 +22,6 @@ def in_validation(train, drive_to):
     trained = train("factor_mc")
     assert trained.status == "SUCCEEDED", trained.error
     return drive_to(trained.model_version, "in_validation")
-
-
-def _doc_screenshot(page, name: str) -> None:
-    DOCS.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
-
-
-def _wait_finished(page, expect) -> None:
-    # The job page refreshes itself until the run ends (a meta refresh without JavaScript, polling with it).
-    expect(page.locator("#job-status")).to_have_text(re.compile(r"Succeeded|Failed|Cancelled"), timeout=120_000)
-    expect(page.locator("#job-status")).to_have_text("Succeeded")
 
 
 def test_a_validator_generates_a_set_validates_it_and_closes_a_finding_with_an_e_signature(
@@ -64,14 +51,14 @@ def test_a_validator_generates_a_set_validates_it_and_closes_a_finding_with_an_e
     form.get_by_label("Seed").fill("4")
     form.get_by_role("button", name="Start generation").click()
     expect(page).to_have_url(re.compile(r"/jobs/generation_run/\d+/$"))
-    _wait_finished(page, expect)
+    wait_finished(page, expect)
     scenario_set = ScenarioSet.objects.get(model_version=version)
     assert (scenario_set.purpose, scenario_set.n_scenarios, scenario_set.horizon) == ("validation", 300, 10)
 
     # Start validation: a plain confirmation, no password.
     page.goto(f"/versions/{version.pk}/validation-sets/")
     expect(page.locator("table.validate-sets")).to_contain_text("300 × 10 days")
-    _doc_screenshot(page, "validate-generate")
+    readme_screenshot(page, "validate-generate")
     page.get_by_role("link", name=f"Start validation of set {scenario_set.pk}").click()
     expect(page.get_by_role("heading", name=f"Start validation of scenario set {scenario_set.pk}")).to_be_visible()
     expect(page.locator("input[type=password]")).to_have_count(0)
@@ -79,7 +66,7 @@ def test_a_validator_generates_a_set_validates_it_and_closes_a_finding_with_an_e
     page.get_by_label("memorisation").check()
     page.get_by_role("button", name="Start validation").click()
     expect(page).to_have_url(re.compile(r"/jobs/validation_run/\d+/$"))
-    _wait_finished(page, expect)
+    wait_finished(page, expect)
     run = ValidationRun.objects.get(scenario_set=scenario_set)
     assert run.created_by == validator and run.tiers == ["univariate", "memorisation"]
     page.get_by_role("link", name="Open the validation results").click()
@@ -102,7 +89,7 @@ def test_a_validator_generates_a_set_validates_it_and_closes_a_finding_with_an_e
     table = page.locator("table.findings-register")
     expect(table.locator("caption")).to_have_text("1 finding")
     expect(table.get_by_role("link", name=str(version))).to_have_attribute("href", f"/versions/{version.pk}/")
-    _doc_screenshot(page, "findings-register")
+    readme_screenshot(page, "findings-register")
     screenshot(page, "findings-register")
     table.get_by_role("link", name="Kurtosis of SP500 too low").click()
     expect(page.get_by_role("heading", name=re.compile(f"Finding #{finding.pk}"))).to_be_visible()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import stat
 
+import pytest
 from celery import Celery
+from django.core.exceptions import ImproperlyConfigured
 
-from config.env import TASK_ROUTES, celery_config, database_config, env_bool, secret_key
+from config.env import TASK_ROUTES, celery_config, database_config, env_bool, secret_key, task_mode
 
 
 def test_no_database_url_means_sqlite_under_var(tmp_path):
@@ -36,10 +38,45 @@ def test_debug_is_off_unless_asked():
     assert env_bool({"DJANGO_DEBUG": "no"}, "DJANGO_DEBUG") is False
 
 
-def test_no_broker_means_eager_in_process():
-    config = celery_config({}, 3600)
-    assert config["task_always_eager"] is True
-    assert config["task_eager_propagates"] is True
+def test_no_broker_means_the_local_filesystem_queue_not_eager(tmp_path):
+    assert task_mode({}) == "local"
+    config = celery_config({}, 3600, tmp_path)
+    assert config["task_always_eager"] is False and "task_eager_propagates" not in config
+    assert config["broker_url"] == "filesystem://localhost/"
+    options = config["broker_transport_options"]
+    # One folder shared by the web server (producer) and the worker (consumer).
+    assert options["data_folder_in"] == options["data_folder_out"] == str(tmp_path / "broker" / "in")
+    assert options["store_processed"] is True and options["processed_folder"] == str(tmp_path / "broker" / "processed")
+    assert options["control_folder"] == str(tmp_path / "broker" / "control")
+    assert all((tmp_path / "broker" / name).is_dir() for name in ("in", "processed", "control"))
+    # No remote control: its broadcasts would pile up for workers that are gone (no TTL on this transport).
+    assert config["worker_enable_remote_control"] is False
+
+
+def test_the_local_broker_folder_can_be_moved(tmp_path):
+    config = celery_config({"CRUCIBLE_BROKER_DIR": str(tmp_path / "q")}, 3600, tmp_path / "var")
+    assert config["broker_transport_options"]["data_folder_in"] == str(tmp_path / "q" / "in")
+
+
+def test_inline_runs_tasks_in_process_only_when_asked_for(tmp_path):
+    config = celery_config({"CRUCIBLE_TASKS": "inline"}, 3600, tmp_path)
+    assert config["task_always_eager"] is True and config["task_eager_propagates"] is True
+    assert not (tmp_path / "broker").exists()
+    assert task_mode({"CRUCIBLE_TASKS": " Inline "}) == "inline"
+    # Asked for explicitly, inline wins over a configured broker (e.g. a test run inside a deployment).
+    assert celery_config({"CRUCIBLE_TASKS": "inline", "CELERY_BROKER_URL": "redis://h/0"}, 3600)["task_always_eager"]
+
+
+def test_a_broker_url_means_the_broker_mode():
+    assert task_mode({"CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}) == "broker"
+    assert task_mode({"CRUCIBLE_TASKS": "broker", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}) == "broker"
+
+
+def test_an_unknown_task_mode_is_refused_by_name():
+    with pytest.raises(ImproperlyConfigured, match="CRUCIBLE_TASKS='eagre'"):
+        task_mode({"CRUCIBLE_TASKS": "eagre"})
+    with pytest.raises(ImproperlyConfigured, match="CRUCIBLE_TASKS=broker needs CELERY_BROKER_URL"):
+        celery_config({"CRUCIBLE_TASKS": "broker"}, 3600)
 
 
 def test_broker_configuration_is_reliable():

@@ -63,19 +63,19 @@ def clear_cache():
 
 
 @pytest.fixture
-def packeted(documented_version, auditor, django_capture_on_commit_callbacks):
+def packeted(documented_version, approver, django_capture_on_commit_callbacks):
     """``documented_version`` with its documentation PDF and its submission packet built for real."""
     from reports.services.documents import report_execute, report_start
     from reports.services.packets import packet_execute, packet_start
 
     with django_capture_on_commit_callbacks(execute=False):
-        report = report_start(actor=auditor, model_version=documented_version.version,
+        report = report_start(actor=approver, model_version=documented_version.version,
                               options={"shap_background": 50, "shap_sample": 50, "max_waterfalls": 2})
     report_execute(report.pk, worker="test-worker")
     report.refresh_from_db()
     assert report.status == "SUCCEEDED", report.error
     with django_capture_on_commit_callbacks(execute=False):
-        packet = packet_start(actor=auditor, report=report)
+        packet = packet_start(actor=approver, report=report)
     packet_execute(packet.pk, worker="test-worker")
     packet.refresh_from_db()
     assert packet.status == "SUCCEEDED", packet.error

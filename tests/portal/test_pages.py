@@ -45,6 +45,9 @@ EXPECTED = {
 
 
 def test_every_page_as_every_role(under_validation, users, make_user, developer):
+    from reports.services.figure_sets import figure_set_ensure, figure_set_execute
+
+    figure_set_execute(figure_set_ensure(subject_kind="training-run", subject=under_validation.training_run).id)
     draft = version_create(actor=developer, model=under_validation.version.model, version="2.0.0")
     ids = {"M": under_validation.version.model.model_id, "V": under_validation.version.pk, "D": draft.pk,
            "R": under_validation.run.pk, "T": under_validation.training_run.pk,

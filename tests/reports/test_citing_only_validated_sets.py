@@ -41,33 +41,33 @@ def _validate(scenario_set, actor, dataset, version):
 
 
 def test_a_report_citing_an_unvalidated_set_is_refused_naming_it_and_nothing_is_written(
-        developer, validator, auditor, real_dataset, django_capture_on_commit_callbacks):
+        developer, validator, approver, real_dataset, django_capture_on_commit_callbacks):
     version = _version(developer)
     validated = _imported(validator, "validated set", 0)
     _validate(validated, validator, real_dataset, version)
     unvalidated = _imported(validator, "never validated", 1)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         with pytest.raises(Conflict) as refused:
-            report_start(actor=auditor, model_version=version, scenario_sets=[validated, unvalidated])
+            report_start(actor=approver, model_version=version, scenario_sets=[validated, unvalidated])
     assert f"scenario set {unvalidated.pk} (never validated)" in refused.value.message
     assert f"scenario set {validated.pk} " not in refused.value.message
     assert refused.value.details == {"scenario_sets": [unvalidated.pk]}
     assert not Report.objects.exists() and not callbacks
     event = AuditEvent.objects.get(action="report.refused")
-    assert event.actor_username == auditor.username and event.after == {"unvalidated_scenario_sets": [unvalidated.pk]}
+    assert event.actor_username == approver.username and event.after == {"unvalidated_scenario_sets": [unvalidated.pk]}
     assert not AuditEvent.objects.filter(action="report.requested").exists()
     # the validated set alone is accepted
     with django_capture_on_commit_callbacks(execute=False):
-        report = report_start(actor=auditor, model_version=version, scenario_sets=[validated])
+        report = report_start(actor=approver, model_version=version, scenario_sets=[validated])
     assert list(report.scenario_sets.all()) == [validated]
 
 
 def test_a_report_of_a_version_cites_by_default_only_its_validated_sets(
-        documented_version, generate, validator, auditor, django_capture_on_commit_callbacks):
+        documented_version, generate, validator, approver, django_capture_on_commit_callbacks):
     doc = documented_version
     extra = generate(validator, doc.version, n_scenarios=50, horizon=5, purpose="validation", seed=9)
     with django_capture_on_commit_callbacks(execute=False):
-        report = report_start(actor=auditor, model_version=doc.version)
+        report = report_start(actor=approver, model_version=doc.version)
     assert list(report.scenario_sets.all()) == [doc.scenario_set]
     assert extra not in report.scenario_sets.all()
     assert list(report.stress_results.all()) == [doc.stress]
@@ -88,13 +88,13 @@ def test_the_report_api_answers_409_naming_the_unvalidated_set(developer, valida
 
 
 def test_a_packet_of_a_report_citing_an_unvalidated_set_is_refused_and_the_refusal_is_kept(
-        developer, validator, auditor, django_capture_on_commit_callbacks):
+        developer, validator, approver, django_capture_on_commit_callbacks):
     version = _version(developer)
     unvalidated = _imported(validator, "cited unvalidated", 3)
-    report = make_report_for(version, actor=auditor, scenario_sets=[unvalidated])  # made before the rule
+    report = make_report_for(version, actor=approver, scenario_sets=[unvalidated])  # made before the rule
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         with pytest.raises(Conflict, match=rf"the packet cites .*scenario set {unvalidated.pk} \(cited unvalidated\)"):
-            packet_start(actor=auditor, report=report)
+            packet_start(actor=approver, report=report)
     assert not Packet.objects.exists() and not callbacks
     event = AuditEvent.objects.get(action="packet.refused")
     assert event.object_id == str(report.pk) and event.after == {"unvalidated_scenario_sets": [unvalidated.pk]}

@@ -26,7 +26,7 @@ def _pdfs() -> set:
 
 
 @pytest.mark.django_db
-def test_roles_visibility_and_options_are_checked(developer, validator, auditor, make_user,
+def test_roles_visibility_and_options_are_checked(developer, validator, approver, make_user,
                                                   django_capture_on_commit_callbacks):
     version = _version(developer)  # a draft: validators do not see drafts
     with pytest.raises(Forbidden):
@@ -34,9 +34,9 @@ def test_roles_visibility_and_options_are_checked(developer, validator, auditor,
     with pytest.raises(NotFound):
         report_start(actor=validator, model_version=version)
     with pytest.raises(InvalidInput, match="unknown report options"):
-        report_start(actor=auditor, model_version=version, options={"colour": 1})
+        report_start(actor=approver, model_version=version, options={"colour": 1})
     with pytest.raises(InvalidInput, match="positive integer"):
-        report_start(actor=auditor, model_version=version, options={"max_pages": 0})
+        report_start(actor=approver, model_version=version, options={"max_pages": 0})
     assert not Report.objects.exists()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         report = report_start(actor=developer, model_version=version)
@@ -47,11 +47,11 @@ def test_roles_visibility_and_options_are_checked(developer, validator, auditor,
 
 @pytest.mark.django_db
 def test_a_render_over_its_limits_fails_with_a_clear_message_and_stores_nothing(
-        developer, auditor, django_capture_on_commit_callbacks):
+        developer, approver, django_capture_on_commit_callbacks):
     version = _version(developer)
     before = _pdfs()
     with django_capture_on_commit_callbacks(execute=False):
-        report = report_start(actor=auditor, model_version=version, options={"max_pages": 2})
+        report = report_start(actor=approver, model_version=version, options={"max_pages": 2})
     report_execute(report.pk, worker="test-worker")
     report.refresh_from_db()
     assert report.status == "FAILED"
@@ -70,14 +70,14 @@ def test_a_render_over_its_limits_fails_with_a_clear_message_and_stores_nothing(
 
 
 @pytest.mark.django_db
-def test_a_broken_environment_fails_the_stage_that_needs_it(developer, auditor, monkeypatch,
+def test_a_broken_environment_fails_the_stage_that_needs_it(developer, approver, monkeypatch,
                                                               django_capture_on_commit_callbacks):
     from reports.pdf import lineage
 
     version = _version(developer)
     monkeypatch.setattr(lineage, "DOT", "/nonexistent/dot")  # Graphviz missing: a broken environment
     with django_capture_on_commit_callbacks(execute=False):
-        report = report_start(actor=auditor, model_version=version)
+        report = report_start(actor=approver, model_version=version)
     report_execute(report.pk, worker="test-worker")
     report.refresh_from_db()
     assert report.status == "FAILED"
@@ -87,10 +87,10 @@ def test_a_broken_environment_fails_the_stage_that_needs_it(developer, auditor, 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_the_render_task_runs_on_a_cpu_worker(developer, auditor, through_redis):
+def test_the_render_task_runs_on_a_cpu_worker(developer, approver, through_redis):
     version = _version(developer, name="Worker model")
     with running_worker(through_redis, "cpu", timeout=120):
-        report = report_start(actor=auditor, model_version=version)
+        report = report_start(actor=approver, model_version=version)
         wait_until(lambda: Report.objects.get(pk=report.pk).is_finished, timeout=240, interval=0.5)
     report.refresh_from_db()
     assert report.status == "SUCCEEDED", report.error
@@ -104,7 +104,7 @@ def test_the_render_task_runs_on_a_cpu_worker(developer, auditor, through_redis)
 
 
 @pytest.mark.django_db
-def test_a_corrupted_scenario_file_fails_the_report_and_stores_nothing(developer, validator, auditor, real_dataset,
+def test_a_corrupted_scenario_file_fails_the_report_and_stores_nothing(developer, validator, approver, real_dataset,
                                                                        django_capture_on_commit_callbacks):
     import numpy as np
 
@@ -124,7 +124,7 @@ def test_a_corrupted_scenario_file_fails_the_report_and_stores_nothing(developer
     stored.write_bytes(stored.read_bytes()[:-10] + b"0123456789")  # flip the tail: bytes no longer match
     before = _pdfs()
     with django_capture_on_commit_callbacks(execute=False):
-        report = report_start(actor=auditor, model_version=version, scenario_sets=[scenario_set])
+        report = report_start(actor=approver, model_version=version, scenario_sets=[scenario_set])
     report_execute(report.pk, worker="test-worker")
     report.refresh_from_db()
     assert report.status == "FAILED"
@@ -134,10 +134,10 @@ def test_a_corrupted_scenario_file_fails_the_report_and_stores_nothing(developer
 
 
 @pytest.mark.django_db
-def test_a_cancelled_report_stops_between_stages(developer, auditor, django_capture_on_commit_callbacks):
+def test_a_cancelled_report_stops_between_stages(developer, approver, django_capture_on_commit_callbacks):
     version = _version(developer)
     with django_capture_on_commit_callbacks(execute=False):
-        report = report_start(actor=auditor, model_version=version)
+        report = report_start(actor=approver, model_version=version)
     Report.objects.filter(pk=report.pk).update(cancel_requested=True)
     report_execute(report.pk, worker="test-worker")
     report.refresh_from_db()

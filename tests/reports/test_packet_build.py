@@ -35,11 +35,11 @@ def members(packet) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def test_a_packet_holds_every_record_of_the_report_and_verifies(documented_version, auditor,
+def test_a_packet_holds_every_record_of_the_report_and_verifies(documented_version, approver,
                                                                  django_capture_on_commit_callbacks):
     doc = documented_version
     report = make_report(doc, actor=doc.version.created_by)
-    packet = build(auditor, report, django_capture_on_commit_callbacks)
+    packet = build(approver, report, django_capture_on_commit_callbacks)
     files = members(packet)
     s, v, st = doc.scenario_set.pk, doc.validation_run.pk, doc.stress.pk
     assert set(files) == {
@@ -115,10 +115,10 @@ def test_a_packet_holds_every_record_of_the_report_and_verifies(documented_versi
                                       relation="used").exists()
 
 
-def test_a_packet_built_twice_from_the_same_report_is_byte_identical(documented_version, auditor, validator,
+def test_a_packet_built_twice_from_the_same_report_is_byte_identical(documented_version, approver, validator,
                                                                       django_capture_on_commit_callbacks):
     report = make_report(documented_version, actor=validator)
-    first = build(auditor, report, django_capture_on_commit_callbacks)
+    first = build(approver, report, django_capture_on_commit_callbacks)
     second = build(validator, report, django_capture_on_commit_callbacks)
     assert first.pk != second.pk
     assert packet_path(first).read_bytes() == packet_path(second).read_bytes()
@@ -130,13 +130,13 @@ def test_a_packet_built_twice_from_the_same_report_is_byte_identical(documented_
     assert {i.extra for i in infos} == {b""}
 
 
-def test_packet_start_needs_a_finished_report_and_a_role(documented_version, auditor, make_user,
+def test_packet_start_needs_a_finished_report_and_a_role(documented_version, approver, make_user,
                                                          django_capture_on_commit_callbacks):
-    report = make_report(documented_version, actor=auditor)
+    report = make_report(documented_version, actor=approver)
     report.status = "RUNNING"
     report.save(update_fields=["status"])
     with pytest.raises(Conflict):
-        packet_start(actor=auditor, report=report)
+        packet_start(actor=approver, report=report)
     report.status = "SUCCEEDED"
     report.save(update_fields=["status"])
     with pytest.raises(Forbidden):
@@ -146,17 +146,17 @@ def test_packet_start_needs_a_finished_report_and_a_role(documented_version, aud
     assert not Packet.objects.exists()
 
 
-def test_a_packet_fails_cleanly_when_the_stored_pdf_was_altered(documented_version, auditor, settings,
+def test_a_packet_fails_cleanly_when_the_stored_pdf_was_altered(documented_version, approver, settings,
                                                                 django_capture_on_commit_callbacks):
     from pathlib import Path
 
-    report = make_report(documented_version, actor=auditor)
+    report = make_report(documented_version, actor=approver)
     stored = Path(settings.ARTIFACT_ROOT) / report.storage_path
     original = stored.read_bytes()
     stored.write_bytes(original + b"%tampered")
     try:
         with django_capture_on_commit_callbacks(execute=False):
-            packet = packet_start(actor=auditor, report=report)
+            packet = packet_start(actor=approver, report=report)
         packet_execute(packet.pk, worker="packet-worker")
     finally:
         stored.write_bytes(original)  # the content-addressed store is shared by the session's tests

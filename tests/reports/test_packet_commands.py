@@ -24,18 +24,18 @@ def run(name: str, *args: str) -> tuple[int, str, str]:
     return 0, out.getvalue(), err.getvalue()
 
 
-def test_build_then_verify(documented_version, auditor, validator, tmp_path):
+def test_build_then_verify(documented_version, approver, auditor, validator, tmp_path):
     report = make_report(documented_version, actor=validator)
     status, out, err = run("build_packet", "--report", str(report.pk), "--out", str(tmp_path))
     assert status == 0, out
     packet = Packet.objects.get()
-    assert "acting as aud" in err  # no --actor: the first auditor
+    assert f"acting as {approver.username}" in err  # no --actor: the first admin, else approver (not the auditor)
     target = tmp_path / f"packet-{packet.pk}.zip"
     assert f"path             {target}" in out
     assert f"sha256           {packet.sha256}" in out and f"manifest sha256  {packet.manifest_sha256}" in out
     assert hashlib.sha256(target.read_bytes()).hexdigest() == packet.sha256
     assert AuditEvent.objects.filter(object_type="packet", object_id=str(packet.pk),
-                                     actor_username="aud", action="packet.built").exists()
+                                     actor_username=approver.username, action="packet.built").exists()
     status, out, _ = run("verify_packet", str(target))
     assert status == 0 and "OK: " in out and "trusts" in out, out
 
@@ -48,9 +48,9 @@ def test_build_then_verify(documented_version, auditor, validator, tmp_path):
     assert "acting as" not in err
 
 
-def test_a_packet_signed_with_a_key_the_platform_does_not_trust_fails(documented_version, auditor, tmp_path,
+def test_a_packet_signed_with_a_key_the_platform_does_not_trust_fails(documented_version, approver, tmp_path,
                                                                         monkeypatch):
-    report = make_report(documented_version, actor=auditor)
+    report = make_report(documented_version, actor=approver)
     assert run("build_packet", "--report", str(report.pk), "--out", str(tmp_path / "p.zip"))[0] == 0
     from governance import signing
 
@@ -59,7 +59,7 @@ def test_a_packet_signed_with_a_key_the_platform_does_not_trust_fails(documented
     assert status == 1 and "does not trust" in out, out
 
 
-def test_bad_input_is_a_clear_error(documented_version, auditor, make_user, tmp_path):
+def test_bad_input_is_a_clear_error(documented_version, approver, make_user, tmp_path):
     assert run("build_packet", "--report", "999999")[0] == 1
     status, out, _ = run("build_packet", "--report", "999999")
     assert "not found" in out

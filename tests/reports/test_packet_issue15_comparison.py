@@ -21,13 +21,13 @@ def _rows(data: bytes) -> list[dict]:
 
 
 def test_the_packet_carries_the_comparison_and_each_sets_validation_and_verifies(
-        documented_with_severe, auditor, tmp_path, django_capture_on_commit_callbacks):
+        documented_with_severe, approver, tmp_path, django_capture_on_commit_callbacks):
     doc = documented_with_severe
-    report = make_report_for(doc.version, actor=auditor, scenario_sets=[doc.scenario_set, doc.severe],
+    report = make_report_for(doc.version, actor=approver, scenario_sets=[doc.scenario_set, doc.severe],
                              validation_runs=[doc.validation_run, doc.severe_run],
                              stress_results=[doc.stress, doc.severe_stress])
     with django_capture_on_commit_callbacks(execute=False):
-        packet = packet_start(actor=auditor, report=report)
+        packet = packet_start(actor=approver, report=report)
     packet_execute(packet.pk, worker="w")
     packet.refresh_from_db()
     assert packet.status == "SUCCEEDED", packet.error
@@ -60,7 +60,7 @@ def test_the_packet_carries_the_comparison_and_each_sets_validation_and_verifies
     assert not check.ok and check.file == "comparison/champion_challenger.csv"
 
 
-def test_comparison_csv_cells_a_spreadsheet_would_run_are_quoted(documented_version, auditor, monkeypatch):
+def test_comparison_csv_cells_a_spreadsheet_would_run_are_quoted(documented_version, approver, monkeypatch):
     evil = {"model": "=HYPERLINK(\"http://x\")", "portfolio": {"id": 1, "name": "+cmd", "sha256": "ab"},
             "levels": [0.99], "band": 0.5,
             "rows": [{"version_id": 1, "version": "1.0.0", "engine": "@SUM(A1)", "role": "champion",

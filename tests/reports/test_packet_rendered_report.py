@@ -20,7 +20,7 @@ from reports.services.packets import packet_execute, packet_path, packet_start, 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_packet_of_a_rendered_report_verifies_and_is_reproducible(documented_version, auditor, tmp_path,
+def test_a_packet_of_a_rendered_report_verifies_and_is_reproducible(documented_version, approver, tmp_path,
                                                                     django_capture_on_commit_callbacks):
     version = documented_version.version
     assert not Report.objects.exists()
@@ -35,7 +35,7 @@ def test_a_packet_of_a_rendered_report_verifies_and_is_reproducible(documented_v
     assert first.report == report and first.status == "SUCCEEDED"
 
     with django_capture_on_commit_callbacks(execute=False):
-        second = packet_start(actor=auditor, report=report)
+        second = packet_start(actor=approver, report=report)
     packet_execute(second.pk, worker="packet-worker")
     second.refresh_from_db()
     assert second.status == "SUCCEEDED", second.error

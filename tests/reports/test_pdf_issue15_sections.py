@@ -16,9 +16,9 @@ SMALL = {"shap_background": 20, "shap_sample": 20, "max_waterfalls": 1, "max_fac
 
 
 def test_the_pdf_shows_not_run_the_severe_sets_validation_and_the_comparison(
-        documented_with_severe, auditor, django_capture_on_commit_callbacks):
+        documented_with_severe, approver, django_capture_on_commit_callbacks):
     doc = documented_with_severe
-    report = render(auditor, doc.version, django_capture_on_commit_callbacks, options=SMALL)
+    report = render(approver, doc.version, django_capture_on_commit_callbacks, options=SMALL)
     assert report.status == "SUCCEEDED", report.error
     assert {s.pk for s in report.scenario_sets.all()} == {doc.scenario_set.pk, doc.severe.pk}
     from reports.services.documents import report_pdf_path

@@ -28,7 +28,7 @@ class RecordingFetcher(render_module.RestrictedFetcher):
         return super().fetch(url, headers)
 
 
-def test_malicious_fields_render_as_text_and_fetch_nothing(developer, auditor, monkeypatch,
+def test_malicious_fields_render_as_text_and_fetch_nothing(developer, approver, monkeypatch,
                                                            django_capture_on_commit_callbacks):
     RecordingFetcher.asked = []
     monkeypatch.setattr(render_module, "RestrictedFetcher", RecordingFetcher)
@@ -37,7 +37,7 @@ def test_malicious_fields_render_as_text_and_fetch_nothing(developer, auditor, m
                          materiality_purpose="informational", limitations=SCRIPT, use_restrictions=IMG + LINK)
     version = version_create(actor=developer, model=model, version="1.0.0", notes=LINK + IMG)
     with django_capture_on_commit_callbacks(execute=False):
-        report = report_start(actor=auditor, model_version=version)
+        report = report_start(actor=approver, model_version=version)
     report_execute(report.pk, worker="test-worker")
     report.refresh_from_db()
     assert report.status == "SUCCEEDED", report.error

@@ -35,11 +35,11 @@ def render(actor, version, django_capture_on_commit_callbacks, **kwargs) -> Repo
     return report
 
 
-def test_documentation_pdf_holds_every_section_and_key_figure(documented_version, auditor,
+def test_documentation_pdf_holds_every_section_and_key_figure(documented_version, auditor, approver,
                                                               django_capture_on_commit_callbacks):
     version = documented_version.version
     checkpoint = audit_checkpoint_create(actor=auditor, reason="before the documentation render")
-    report = render(auditor, version, django_capture_on_commit_callbacks)
+    report = render(approver, version, django_capture_on_commit_callbacks)
     assert report.status == "SUCCEEDED", report.error
     assert report.sections == list(SECTIONS)
     path = report_pdf_path(report)

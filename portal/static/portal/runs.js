@@ -7,7 +7,10 @@
   var seconds = parseInt(box.getAttribute("data-refresh"), 10) || 5;
   function poll() {
     if (box.querySelector("table.runs[data-active='1']") === null) { return; }
-    fetch(window.location.pathname + "?partial=1", {credentials: "same-origin"})
+    // Keep the page's own filters (kind, page) and ask for the table only.
+    var query = new URLSearchParams(window.location.search);
+    query.set("partial", "1");
+    fetch(window.location.pathname + "?" + query.toString(), {credentials: "same-origin"})
       .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
       .then(function (html) { box.innerHTML = html; window.setTimeout(poll, seconds * 1000); })
       .catch(function () { window.setTimeout(poll, seconds * 4000); });

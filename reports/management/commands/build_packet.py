@@ -3,8 +3,9 @@
 ``--report ID`` packets that report; ``--model-version ID`` packets the version's latest SUCCEEDED
 report, rendering one first (``reports.services.documents``) when it has none. ``--actor USERNAME``
 is who asks (audited as such); without it the command acts as the first active user holding the
-auditor role, else the admin role — independent, read-only roles that may build packets of every
-version — and says so. ``--out PATH`` copies the zip there (a folder gets ``packet-<id>.zip``).
+admin role, else the approver role — independent roles that see every version and may request
+packets (the auditor is read-only) — and says so. ``--out PATH`` copies the zip there (a folder gets
+``packet-<id>.zip``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from governance.access import visible_versions
 from governance.errors import ApplicationError
 from governance.models import RunStatus
-from governance.roles import ADMIN, AUDITOR
+from governance.roles import ADMIN, APPROVER
 from governance.services.run_state import RunBusy
 from reports.models import Packet, Report
 from reports.selectors import report_get
@@ -32,7 +33,7 @@ WAIT_SECONDS = 900
 
 def default_actor():
     users = get_user_model().objects.filter(is_active=True)
-    for role in (AUDITOR, ADMIN):
+    for role in (ADMIN, APPROVER):
         user = users.filter(groups__name=role).order_by("pk").first()
         if user is not None:
             return user
@@ -63,9 +64,12 @@ class Command(BaseCommand):
         which.add_argument("--model-version", type=int, help="model version id: packet its latest rendered report")
         which.add_argument("--report", type=int, help="report id (must be SUCCEEDED)")
         parser.add_argument("--out", help="copy the zip to this file or folder")
-        parser.add_argument("--actor", help="username acting (default: the first auditor, else admin)")
+        parser.add_argument("--actor", help="username acting (default: the first admin, else approver)")
 
     def handle(self, *args, **options):
+        from governance.health import tasks_run_inline
+
+        tasks_run_inline()  # the command is the long work: without a broker it runs here, not in a queue
         actor = self._actor(options.get("actor"))
         try:
             report = self._report(actor, options)
@@ -99,8 +103,8 @@ class Command(BaseCommand):
             return user
         user = default_actor()
         if user is None:
-            raise CommandError("no active auditor or admin to act as: pass --actor USERNAME")
-        self.stderr.write(f"acting as {user.get_username()} (the first auditor/admin; use --actor to choose)")
+            raise CommandError("no active admin or approver to act as: pass --actor USERNAME")
+        self.stderr.write(f"acting as {user.get_username()} (the first admin/approver; use --actor to choose)")
         return user
 
     def _report(self, actor, options) -> Report:

@@ -134,12 +134,12 @@ def test_bad_filter_values_are_400(trail, api, auditor, params):
     assert error["details"]
 
 
-def test_verify_endpoint(trail, api, auditor, developer, raw_sql):
+def test_verify_endpoint(trail, api, auditor, admin, developer, raw_sql):
     body = api(developer).get(VERIFY).json()
     assert body["ok"] is True and body["n_events"] == 7 and body["first_broken_seq"] is None
     assert body["head_seq"] == 7 and body["head_hash"] == trail[-1].hash and body["last_checkpoint"] is None
 
-    api(auditor).post(CHECKPOINTS, {"reason": "before tampering"}, format="json")
+    api(admin).post(CHECKPOINTS, {"reason": "before tampering"}, format="json")
     raw_sql("UPDATE governance_auditevent SET reason = 'rewritten' WHERE seq = 5")
     response = api(auditor).get(VERIFY)
     assert response.status_code == 200
@@ -149,8 +149,8 @@ def test_verify_endpoint(trail, api, auditor, developer, raw_sql):
     assert body["last_checkpoint"]["seq"] == 7 and body["last_checkpoint"]["signature_valid"] is True
 
 
-@pytest.mark.parametrize("role_user", ["auditor", "admin"])
-def test_auditors_and_admins_sign_a_checkpoint_on_request(request, trail, api, role_user):
+@pytest.mark.parametrize("role_user", ["admin"])
+def test_admins_sign_a_checkpoint_on_request(request, trail, api, role_user):
     user = request.getfixturevalue(role_user)
     response = api(user).post(CHECKPOINTS, {"reason": "quarterly attestation"}, format="json")
     assert response.status_code == 201, response.content
@@ -166,7 +166,7 @@ def test_auditors_and_admins_sign_a_checkpoint_on_request(request, trail, api, r
     assert listed["count"] == 1 and listed["results"][0]["id"] == body["id"]
 
 
-@pytest.mark.parametrize("role_user", ["developer", "validator", "approver", "nobody"])
+@pytest.mark.parametrize("role_user", ["developer", "validator", "approver", "auditor", "nobody"])
 def test_other_roles_may_not_sign(request, trail, api, role_user):
     user = request.getfixturevalue(role_user)
     assert_error(api(user).post(CHECKPOINTS, {"reason": "x"}, format="json"), 403, "missing_role")
@@ -174,15 +174,15 @@ def test_other_roles_may_not_sign(request, trail, api, role_user):
 
 
 @pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "x" * 201}, {"reason": None}])
-def test_a_checkpoint_needs_a_reason(trail, api, auditor, body):
-    error = assert_error(api(auditor).post(CHECKPOINTS, body, format="json"), 400, "invalid")
+def test_a_checkpoint_needs_a_reason(trail, api, admin, body):
+    error = assert_error(api(admin).post(CHECKPOINTS, body, format="json"), 400, "invalid")
     assert "reason" in error["details"]
     assert not AuditCheckpoint.objects.exists()
 
 
-def test_checkpoints_are_listed_newest_first(trail, api, auditor, developer):
+def test_checkpoints_are_listed_newest_first(trail, api, admin, developer):
     for reason in ("one", "two"):
-        api(auditor).post(CHECKPOINTS, {"reason": reason}, format="json")
+        api(admin).post(CHECKPOINTS, {"reason": reason}, format="json")
     assert [c["reason"] for c in api(developer).get(CHECKPOINTS).json()["results"]] == ["two", "one"]
 
 
@@ -192,10 +192,10 @@ def test_public_key_for_any_authenticated_user(api, nobody, platform_key):
                     "fingerprint": signing.key_fingerprint(platform_key)}
 
 
-def test_a_misconfigured_key_is_503_not_500(api, auditor, monkeypatch):
+def test_a_misconfigured_key_is_503_not_500(api, auditor, admin, monkeypatch):
     monkeypatch.setenv(signing.KEY_ENV, "garbage")
     assert_error(api(auditor).get(PUBLIC_KEY), 503, "signing_unavailable")
-    assert_error(api(auditor).post(CHECKPOINTS, {"reason": "x"}, format="json"), 503, "signing_unavailable")
+    assert_error(api(admin).post(CHECKPOINTS, {"reason": "x"}, format="json"), 503, "signing_unavailable")
 
 
 def test_the_endpoints_are_in_the_openapi_schema(api, developer):
