@@ -134,6 +134,15 @@ def lineage_hidden_node_ids(user) -> set[int]:
         derived = set(LineageEdge.objects.filter(target_id__in=frontier).values_list("source_id", flat=True))
         frontier = derived - hidden - visible_roots
         hidden |= frontier
+    # What also derives from a version the user sees stays visible (a report of a visible version that cites a
+    # hidden draft's set): the rule is the version's, as on the API and the pages. The walk never passes through
+    # a hidden version, so what exists only by way of one stays hidden.
+    reachable, frontier = set(visible_roots), set(visible_roots)
+    while frontier:
+        derived = set(LineageEdge.objects.filter(target_id__in=frontier).values_list("source_id", flat=True))
+        frontier = derived - reachable - hidden_roots
+        reachable |= frontier
+    hidden -= reachable
     # The checkpoints the hidden versions derive from, unless a visible version derives from them too.
     checkpoints = set(LineageEdge.objects.filter(
         source_id__in=hidden_roots, relation=Relation.WAS_DERIVED_FROM, target__kind="checkpoint",

@@ -170,3 +170,31 @@ def test_node_get_and_for_object(chain):
     assert [n.uid for n in lineage_nodes_for_object("scenarios.dataset", 1)] == ["dataset:1"]
     assert [n.uid for n in lineage_nodes_for_object("governance.modelversion", "1")] == ["model_version:1"]
     assert list(lineage_nodes_for_object("scenarios.dataset", 2)) == []
+
+
+def test_a_node_of_a_visible_version_stays_visible_though_it_also_cites_a_hidden_draft(
+        make_version, developer, make_user):
+    """The report of a submitted version that cites a draft's scenario set: the validator sees the report (as on
+    the API and the pages), not the draft's set; what exists only by way of the draft stays hidden."""
+    from governance.models.inventory import VersionStatus
+    from governance.selectors.lineage import lineage_hidden_node_ids
+    from governance.services.lineage import lineage_entity, lineage_link
+
+    submitted = make_version("1.0.0")
+    submitted.status = VersionStatus.SUBMITTED
+    submitted.save(update_fields=["status"])
+    draft = make_version("2.0.0")
+    validator = make_user("val2", "validator")
+
+    def entity(uid):
+        return lineage_entity(uid=uid, kind=uid.split(":")[0], label=uid, sha256="a" * 64, actor=developer)
+
+    draft_set, report = entity("scenario_set:9001"), entity("report:9001")
+    draft_only = entity("stress_result:9001")
+    lineage_link(source=draft_set, target=f"model_version:{draft.pk}", relation="wasDerivedFrom", actor=developer)
+    lineage_link(source=draft_only, target=draft_set, relation="wasDerivedFrom", actor=developer)
+    lineage_link(source=report, target=f"model_version:{submitted.pk}", relation="wasDerivedFrom", actor=developer)
+    lineage_link(source=report, target=draft_set, relation="wasDerivedFrom", actor=developer)
+    hidden = lineage_hidden_node_ids(validator)
+    assert report.pk not in hidden
+    assert {draft_set.pk, draft_only.pk} <= hidden
