@@ -489,10 +489,21 @@ class ReapReport:
     failed: dict[str, list[int]] = field(default_factory=dict)
     re_enqueued: dict[str, list[int]] = field(default_factory=dict)
     temp_files_removed: list[str] = field(default_factory=list)
+    swept: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"requeued": self.requeued, "failed": self.failed, "re_enqueued": self.re_enqueued,
-                "temp_files_removed": self.temp_files_removed}
+                "temp_files_removed": self.temp_files_removed, "swept": self.swept}
+
+
+# Leftovers only an app knows (e.g. uploads whose request died before their run row existed): the reaper calls
+# each registered sweep with its horizon (twice the lease) and reports what it removed.
+_SWEEPS: dict[str, Callable[[float], list[str]]] = {}
+
+
+def register_sweep(name: str, sweep: Callable[[float], list[str]]) -> None:
+    """Register ``sweep(older_than_seconds) -> removed`` for the reaper (call from ``AppConfig.ready``)."""
+    _SWEEPS[name] = sweep
 
 
 def _reap_row(model_cls: type, pk: int, expired: dt.datetime, report: ReapReport, name: str) -> None:
@@ -544,6 +555,11 @@ def run_reap_stale(*, models: Iterable[type] | None = None) -> ReapReport:
                     run_enqueue(model_cls.objects.get(pk=pk))
                     report.re_enqueued.setdefault(name, []).append(pk)
     report.temp_files_removed = artifact_sweep_temp(older_than_seconds=horizon.total_seconds())
+    for name, sweep in _SWEEPS.items():
+        try:
+            report.swept[name] = sweep(horizon.total_seconds())
+        except Exception:  # noqa: BLE001 - one app's failing sweep must not stop the reaper
+            logger.exception("the %s sweep failed", name)
     return report
 
 

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import transaction
 
 from governance.errors import InvalidInput
-from governance.models.runs import RunStatus
+from governance.models.runs import FINISHED_STATUSES, RunStatus
 from governance.services import run_state
 from governance.services.audit import audit_record
 from scenarios import datasets as checks
@@ -66,6 +66,21 @@ def upload_dir() -> Path:
     directory = Path(settings.CRUCIBLE_UPLOAD_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     return directory
+
+
+def upload_sweep(older_than_seconds: float) -> list[str]:
+    """Remove files of the upload directory no unfinished import holds, older than the horizon: uploads whose
+    request died before their import row was written (the row is what deletes its file when it finishes)."""
+    directory = upload_dir()
+    held = {Path(p).name for p in DatasetImport.objects.exclude(status__in=FINISHED_STATUSES)
+            .exclude(staging_path="").values_list("staging_path", flat=True)}
+    cutoff = time.time() - older_than_seconds
+    removed = []
+    for path in directory.iterdir():
+        if path.is_file() and path.name not in held and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
+    return sorted(removed)
 
 
 def max_upload_bytes() -> int:

@@ -127,3 +127,25 @@ def test_an_import_whose_file_vanished_fails_with_a_reason(developer, django_cap
     dataset_import_execute(row.pk, worker="w")
     row.refresh_from_db()
     assert row.status == "FAILED" and "no longer on disk" in row.error
+
+
+def test_the_reaper_sweeps_uploads_no_unfinished_import_holds(uploads, developer):
+    """A request that died after streaming its file but before its import row existed left the file for ever."""
+    import os
+    import time
+
+    from governance.services.run_state import run_reap_stale
+    from scenarios.services.dataset_imports import upload_dir
+
+    directory = upload_dir()
+    orphan, fresh, held = directory / "receiving-orphan.csv", directory / "receiving-fresh.csv", directory / "held.csv"
+    for path in (orphan, fresh, held):
+        path.write_text("date,x\n")
+    an_hour_ago = time.time() - 3600
+    os.utime(orphan, (an_hour_ago, an_hour_ago))
+    os.utime(held, (an_hour_ago, an_hour_ago))
+    DatasetImport.objects.create(created_by=developer, name="held", filename="held.csv", file_format="csv",
+                                 size_bytes=7, upload_sha256="0" * 64, seed=0, staging_path=str(held))
+    report = run_reap_stale()
+    assert report.swept["uploads"] == ["receiving-orphan.csv"]
+    assert not orphan.exists() and fresh.exists() and held.exists()  # young, or held by a PENDING import
