@@ -71,7 +71,11 @@ def _get(port: int, path: str, token: str | None = None) -> tuple[int, dict]:
     try:
         conn.request("GET", path, headers={"Authorization": f"Token {token}"} if token else {})
         response = conn.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
+        raw = response.read() or b"{}"
+        try:
+            return response.status, json.loads(raw)
+        except ValueError:  # an HTML error page: keep its text for the assertion message
+            return response.status, {"not_json": raw.decode("utf-8", "replace")[:500]}
     finally:
         conn.close()
 
@@ -88,18 +92,21 @@ def test_gunicorn_serves_the_api_and_answers_a_huge_limit_with_a_400(make_user, 
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "CRUCIBLE_VAR_DIR": str(tmp_path), "WEB_CONCURRENCY": "2"}
     env.pop("CELERY_BROKER_URL", None)
+    log = tmp_path / "gunicorn.log"  # the server's own account of any failure, quoted when the test fails
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config",
                                str(CONF), "--bind", f"127.0.0.1:{port}"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                              stdout=subprocess.DEVNULL, stderr=log.open("wb"), start_new_session=True)
     try:
         for _ in range(300):
             if server.poll() is not None:
-                pytest.fail(server.stderr.read().decode()[-3000:])
+                pytest.fail(log.read_text()[-3000:])
             try:
-                if _get(port, "/healthz")[0] == 200:
-                    break
+                status, health = _get(port, "/healthz")
             except OSError:
                 time.sleep(0.1)
+                continue
+            assert status == 200, (status, health, log.read_text()[-3000:])
+            break
         status, body = _get(port, "/api/v1/models/", token)
         assert status == 200 and body["results"] == []
         status, body = _get(port, "/api/v1/models/?limit=99999999999999999999", token)
