@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -52,13 +53,20 @@ def secret_key(env: Mapping[str, str], var_dir: Path) -> str:
         return path.read_text().strip()
     var_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(50)
-    # O_EXCL: two processes starting together must not write two different keys.
+    # Written whole beside the target, then hard-linked into place: link() fails if the file exists, so two
+    # processes starting together agree on one key, and a reader never sees a created but still empty file
+    # (O_EXCL on the target itself left that window: two gunicorn workers, one with an empty SECRET_KEY).
+    fd, temp = tempfile.mkstemp(dir=var_dir, prefix=".secret_key-")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        os.chmod(temp, 0o600)
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            return path.read_text().strip()
+    finally:
+        os.unlink(temp)
     return key
 
 

@@ -105,3 +105,20 @@ def test_tasks_are_routed_to_gpu_and_cpu_queues():
     assert queue_of("validation.tasks.run_statistical_tiers") == "cpu"
     assert queue_of("reports.tasks.render_report") == "cpu"
     assert queue_of("governance.tasks.heartbeat") == "cpu"
+
+
+def test_processes_starting_together_agree_on_one_non_empty_secret_key(tmp_path):
+    """Two gunicorn workers generating the key at once: one used to read the other's created-but-empty file."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from config.env import secret_key; "
+            "print(secret_key({}, Path(sys.argv[1])))")
+    for attempt in range(3):
+        folder = tmp_path / str(attempt)
+        procs = [subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True)
+                 for _ in range(8)]
+        keys = {p.communicate(timeout=60)[0].strip() for p in procs}
+        assert len(keys) == 1 and "" not in keys
+        assert (folder / "secret_key").read_text() == keys.pop()
+        assert [p.name for p in folder.iterdir()] == ["secret_key"]  # no temporary file left behind
